@@ -1,0 +1,64 @@
+# jtc build. `make` builds build/jtc; `make test` runs every test; `make asan`
+# runs the tests under AddressSanitizer + UBSan in build-asan/.
+CC       ?= cc
+B        ?= build
+OPT      ?= -O2 -g
+CFLAGS   += $(OPT) -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -I$(B)/gen
+LDLIBS   += -lprotobuf-c -lm
+PYTHON   ?= /usr/bin/python3
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+
+LIB_SRC  := $(sort $(wildcard frontend/onnx/*.c frontend/jtpy/*.c ir/*.c passes/*.c codegen/c/*.c codegen/cuda/*.c))
+CLI_SRC  := $(sort $(wildcard cli/*.c))
+GEN_SRC  := $(B)/gen/onnx.pb-c.c
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/onnx.pb-c.o
+CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
+
+all: $(B)/jtc $(TOOL_BIN)
+
+$(B)/gen/onnx.pb-c.c $(B)/gen/onnx.pb-c.h: $(ONNX_PROTO)
+	@mkdir -p $(B)/gen
+	protoc-c --c_out=$(B)/gen -I$(dir $(ONNX_PROTO)) $(ONNX_PROTO)
+
+$(B)/obj/gen/onnx.pb-c.o: $(B)/gen/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-error -c $< -o $@
+
+$(B)/obj/%.o: %.c $(B)/gen/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libjtc_core.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/jtc: $(CLI_OBJ) $(B)/libjtc_core.a
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/tests/%: tests/unit/%.c $(B)/libjtc_core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(B)/libjtc_core.a $(LDLIBS) -lcmocka -o $@
+
+$(B)/tests/%: tests/tools/%.c $(B)/libjtc_core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(B)/libjtc_core.a $(LDLIBS) -ldl -o $@
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+test: all unit
+	B=$(B) PYTHON=$(PYTHON) sh tests/run_all.sh
+
+asan:
+	$(MAKE) B=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" test
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all unit test asan clean
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
