@@ -105,6 +105,7 @@ struct Ix {
   Node *tensor;       /* LOAD */
   int nargs; Ix **args; /* LOAD indices, one per tensor dimension */
   uint32_t hash;
+  uint32_t uid;       /* creation number: a deterministic order for canonical sums */
   Ix *next;           /* hash bucket chain */
   /* Affine summary: value == c0 + sum coef[k]*i_k, valid when affine. */
   bool affine;

@@ -1,0 +1,267 @@
+/* graph.c: the Graph (an arena owning every node and index expression) and
+ * the five meta-op constructors. Constructors are the only place nodes are
+ * made: each checks its operands, infers the result's shape and dtype, and
+ * stamps the node with the ONNX node it came from (g->cur_origin) so dumps,
+ * errors and generated kernel names can point back at the model. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+
+typedef struct ArenaBlock { struct ArenaBlock *next; size_t used, cap; max_align_t data[]; } ArenaBlock;
+
+const char *const node_kind_names[] = {"LEAF", "MAP", "GATHER", "SCATTER", "OPAQUE"};
+
+Graph *ir_graph_new(void) {
+  Graph *g = calloc(1, sizeof *g);
+  if (!g) { fprintf(stderr, "jtc: out of memory\n"); exit(1); }
+  g->max_const_fold = 1 << 20;
+  return g;
+}
+
+void ir_graph_free(Graph *g) {
+  if (!g) return;
+  for (ArenaBlock *b = g->blocks, *nx; b; b = nx) { nx = b->next; free(b); }
+  free(g);
+}
+
+void *ir_alloc(Graph *g, size_t n) {
+  n = (n + 15) & ~(size_t)15;
+  if (n == 0) n = 16;
+  ArenaBlock *b = g->blocks;
+  if (!b || b->cap - b->used < n) {
+    size_t cap = n > (1u << 20) ? n : (1u << 20);
+    if (cap > ((size_t)1 << 40)) ir_fail(g, "allocation of %zu bytes refused", n);
+    b = malloc(sizeof *b + cap);
+    if (!b) ir_fail(g, "out of memory allocating %zu bytes", n);
+    b->used = 0;
+    b->cap = cap;
+    if (n > (1u << 19) && g->blocks) { /* big one-off: keep the current block as the head */
+      b->next = g->blocks->next;
+      g->blocks->next = b;
+      memset(b->data, 0, n);
+      b->used = cap;
+      return b->data;
+    }
+    b->next = g->blocks;
+    g->blocks = b;
+  }
+  void *p = (char *)b->data + b->used;
+  b->used += n;
+  memset(p, 0, n);
+  return p;
+}
+
+void *ir_alloc_array(Graph *g, size_t n, size_t size) {
+  if (size && n > SIZE_MAX / size) ir_fail(g, "allocation of %zu x %zu bytes overflows", n, size);
+  return ir_alloc(g, n * size);
+}
+
+char *ir_strdup(Graph *g, const char *s) {
+  if (!s) return NULL;
+  size_t n = strlen(s) + 1;
+  char *p = ir_alloc(g, n);
+  memcpy(p, s, n);
+  return p;
+}
+
+_Noreturn void ir_fail(Graph *g, const char *fmt, ...) {
+  char msg[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  snprintf(g->errmsg, sizeof g->errmsg, "%s%s%s%s%s", g->file ? g->file : "", g->file ? ": " : "",
+           g->context ? g->context : "", g->context ? ": " : "", msg);
+  if (g->on_error) longjmp(*g->on_error, 1);
+  fprintf(stderr, "%s\n", g->errmsg);
+  exit(1);
+}
+
+int64_t ir_numel(Graph *g, int rank, const int64_t *dims) {
+  int64_t n = 1;
+  for (int k = 0; k < rank; k++) {
+    if (dims[k] < 0) ir_fail(g, "dimension %d is negative (%lld)", k, (long long)dims[k]);
+    if (__builtin_mul_overflow(n, dims[k], &n) || n > ((int64_t)1 << 50))
+      ir_fail(g, "tensor of rank %d has more elements than jtc supports", rank);
+  }
+  return n;
+}
+
+bool ir_same_shape(const Node *a, const Node *b) {
+  if (a->rank != b->rank) return false;
+  for (int k = 0; k < a->rank; k++)
+    if (a->dims[k] != b->dims[k]) return false;
+  return true;
+}
+
+static Node *new_node(Graph *g, NodeKind kind, Dtype t, int rank, const int64_t *dims) {
+  if (rank < 0 || rank > IR_MAX_RANK) ir_fail(g, "rank %d is beyond jtc's limit of %d", rank, IR_MAX_RANK);
+  if (t <= DT_UNDEF || t >= DT_COUNT) ir_fail(g, "invalid element type");
+  Node *n = ir_alloc(g, sizeof *n);
+  n->id = g->nnodes++;
+  n->kind = kind;
+  n->dtype = t;
+  n->rank = rank;
+  if (rank) memcpy(n->dims, dims, (size_t)rank * sizeof *dims);
+  n->numel = ir_numel(g, rank, dims);
+  n->origin = g->cur_origin;
+  n->origin_op = g->cur_op;
+  n->buf_id = -1;
+  if (g->last) g->last->next = n; else g->first = n;
+  g->last = n;
+  return n;
+}
+
+static void set_inputs(Graph *g, Node *n, int k, Node *const *in) {
+  n->nin = k;
+  n->in = ir_alloc_array(g, k ? (size_t)k : 1, sizeof(Node *));
+  for (int i = 0; i < k; i++) {
+    JTC_ASSERT(in[i]);
+    n->in[i] = in[i];
+  }
+}
+
+Node *ir_input(Graph *g, const char *name, Dtype t, int rank, const int64_t *dims) {
+  Node *n = new_node(g, NODE_LEAF, t, rank, dims);
+  n->leaf = LEAF_INPUT;
+  n->name = ir_strdup(g, name);
+  n->input_index = g->ninputs;
+  if (g->ninputs == g->cap_inputs) {
+    int cap = g->cap_inputs ? g->cap_inputs * 2 : 8;
+    Node **p = ir_alloc_array(g, (size_t)cap, sizeof *p);
+    if (g->ninputs) memcpy(p, g->inputs, (size_t)g->ninputs * sizeof *p);
+    g->inputs = p;
+    g->cap_inputs = cap;
+  }
+  g->inputs[g->ninputs++] = n;
+  return n;
+}
+
+Node *ir_const(Graph *g, Dtype t, int rank, const int64_t *dims, const void *data) {
+  Node *n = new_node(g, NODE_LEAF, t, rank, dims);
+  n->leaf = LEAF_CONST;
+  size_t bytes = (size_t)n->numel * dt_size(t);
+  n->data = ir_alloc(g, bytes);
+  if (data && bytes) memcpy(n->data, data, bytes);
+  return n;
+}
+
+Node *ir_map(Graph *g, MapOp op, Dtype out, int k, Node *const *in) {
+  JTC_ASSERT(op >= 0 && op < MAP_COUNT);
+  const MapOpInfo *info = &map_ops[op];
+  if (k != info->arity) ir_fail(g, "MAP %s takes %d operands, got %d", info->name, info->arity, k);
+  for (int i = 1; i < k; i++)
+    if (!ir_same_shape(in[0], in[i])) ir_fail(g, "MAP %s operands differ in shape", info->name);
+  /* WHERE's condition is bool; its value operands share a dtype. Others share one dtype. */
+  int first = op == MAP_WHERE ? 1 : 0;
+  if (op == MAP_WHERE && in[0]->dtype != DT_BOOL) ir_fail(g, "where: condition is %s, not bool", dt_name(in[0]->dtype));
+  for (int i = first + 1; i < k; i++)
+    if (in[i]->dtype != in[first]->dtype)
+      ir_fail(g, "MAP %s operands have different types (%s and %s)", info->name, dt_name(in[first]->dtype),
+              dt_name(in[i]->dtype));
+  Dtype t = in[first]->dtype;
+  if (op != MAP_CAST) {
+    const char *tmpl = dt_is_float(t) ? info->c_float : info->c_int;
+    if (!tmpl) ir_fail(g, "%s is not defined for %s", info->name, dt_name(t));
+    if ((op == MAP_NOT || op == MAP_AND || op == MAP_OR || op == MAP_XOR) && t != DT_BOOL)
+      ir_fail(g, "%s needs bool operands, got %s", info->name, dt_name(t));
+  }
+  Dtype res = (info->flags & MAPF_BOOL_OUT) ? DT_BOOL : t;
+  if (op == MAP_CAST) {
+    if (out == DT_UNDEF) ir_fail(g, "cast without a target type");
+    res = out;
+  } else if (out != DT_UNDEF && out != res) {
+    ir_fail(g, "MAP %s yields %s, not %s", info->name, dt_name(res), dt_name(out));
+  }
+  Node *n = new_node(g, NODE_MAP, res, in[0]->rank, in[0]->dims);
+  n->op = op;
+  set_inputs(g, n, k, in);
+  return n;
+}
+
+/* Collect the tensors read by IX_LOAD in e into list (no duplicates). */
+static void collect_loads(const Ix *e, Node **list, int *n, int cap) {
+  if (!e) return;
+  if (e->kind == IX_LOAD) {
+    int k;
+    for (k = 0; k < *n; k++)
+      if (list[k] == e->tensor) break;
+    if (k == *n) {
+      JTC_ASSERT(*n < cap);
+      list[(*n)++] = e->tensor;
+    }
+  }
+  collect_loads(e->a, list, n, cap);
+  collect_loads(e->b, list, n, cap);
+  collect_loads(e->c, list, n, cap);
+  for (int k = 0; k < e->nargs; k++) collect_loads(e->args[k], list, n, cap);
+}
+
+static Node *indexed(Graph *g, NodeKind kind, Node *src, Dtype t, int rank, const int64_t *dims, int nidx,
+                     Ix *const *idx, Ix *cond, int nvars) {
+  Node *n = new_node(g, kind, t, rank, dims);
+  n->idx = ir_alloc_array(g, nidx ? (size_t)nidx : 1, sizeof(Ix *));
+  Node *ins[1 + 4 * IR_MAX_RANK];
+  int nin = 1;
+  ins[0] = src;
+  for (int k = 0; k < nidx; k++) {
+    JTC_ASSERT(idx[k]);
+    if (idx[k]->maxvar >= nvars) ir_fail(g, "%s index map uses i%d but has only %d loop variables",
+                                         node_kind_names[kind], idx[k]->maxvar, nvars);
+    n->idx[k] = idx[k];
+    collect_loads(idx[k], ins, &nin, (int)(sizeof ins / sizeof ins[0]));
+  }
+  if (cond && cond->maxvar >= nvars) ir_fail(g, "%s condition uses i%d but has only %d loop variables",
+                                             node_kind_names[kind], cond->maxvar, nvars);
+  if (cond && cond->kind == IX_CONST && cond->val) cond = NULL;
+  n->cond = cond;
+  collect_loads(cond, ins, &nin, (int)(sizeof ins / sizeof ins[0]));
+  for (int k = 1; k < nin; k++)
+    if (!dt_is_int(ins[k]->dtype)) ir_fail(g, "index tensor has type %s, not an integer", dt_name(ins[k]->dtype));
+  set_inputs(g, n, nin, ins);
+  return n;
+}
+
+Node *ir_gather(Graph *g, Node *src, int rank, const int64_t *dims, Ix *const *idx, Ix *cond, Scalar fill) {
+  Node *n = indexed(g, NODE_GATHER, src, src->dtype, rank, dims, src->rank, idx, cond, rank);
+  n->fill = fill;
+  return n;
+}
+
+Node *ir_scatter(Graph *g, Node *src, ReduceOp op, int rank, const int64_t *dims, Ix *const *idx, Ix *cond) {
+  if (op < 0 || op >= RED_COUNT) ir_fail(g, "invalid reduction");
+  if ((op == RED_AND || op == RED_OR || op == RED_XOR) && dt_is_float(src->dtype))
+    ir_fail(g, "reduction %s needs integer or bool values, got %s", reduce_names[op], dt_name(src->dtype));
+  Node *n = indexed(g, NODE_SCATTER, src, src->dtype, rank, dims, rank, idx, cond, src->rank);
+  n->red = op;
+  return n;
+}
+
+Node *ir_opaque(Graph *g, const char *kernel, Dtype t, int rank, const int64_t *dims, int k, Node *const *in,
+                void *attr) {
+  Node *n = new_node(g, NODE_OPAQUE, t, rank, dims);
+  n->opaque_name = ir_strdup(g, kernel);
+  n->opaque_attr = attr;
+  set_inputs(g, n, k, in);
+  return n;
+}
+
+void ir_mark_output(Graph *g, Node *n, const char *name) {
+  if (g->noutputs == g->cap_outputs) {
+    int cap = g->cap_outputs ? g->cap_outputs * 2 : 8;
+    Node **p = ir_alloc_array(g, (size_t)cap, sizeof *p);
+    const char **q = ir_alloc_array(g, (size_t)cap, sizeof *q);
+    if (g->noutputs) {
+      memcpy(p, g->outputs, (size_t)g->noutputs * sizeof *p);
+      memcpy(q, g->output_names, (size_t)g->noutputs * sizeof *q);
+    }
+    g->outputs = p;
+    g->output_names = q;
+    g->cap_outputs = cap;
+  }
+  g->output_names[g->noutputs] = ir_strdup(g, name);
+  g->outputs[g->noutputs++] = n;
+  n->flags |= NF_OUTPUT;
+}
