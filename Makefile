@@ -11,7 +11,8 @@ ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 LIB_SRC  := $(sort $(wildcard frontend/onnx/*.c frontend/jtpy/*.c ir/*.c passes/*.c codegen/c/*.c codegen/cuda/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 GEN_SRC  := $(B)/gen/onnx.pb-c.c
-LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/onnx.pb-c.o
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/onnx.pb-c.o $(B)/obj/gen/runtime_text.o
+RT_SRC   := runtime_stub/helpers.h runtime_stub/weights.h
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -27,6 +28,14 @@ $(B)/gen/onnx.pb-c.c $(B)/gen/onnx.pb-c.h: $(ONNX_PROTO)
 $(B)/obj/gen/onnx.pb-c.o: $(B)/gen/onnx.pb-c.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-error -c $< -o $@
+
+$(B)/gen/runtime_text.c: $(RT_SRC) runtime_stub/embed.sh
+	@mkdir -p $(B)/gen
+	sh runtime_stub/embed.sh runtime_stub/helpers.h jtc_rt_helpers runtime_stub/weights.h jtc_rt_weights > $@
+
+$(B)/obj/gen/runtime_text.o: $(B)/gen/runtime_text.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(B)/obj/%.o: %.c $(B)/gen/onnx.pb-c.h
 	@mkdir -p $(dir $@)

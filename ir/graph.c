@@ -265,3 +265,8 @@ void ir_mark_output(Graph *g, Node *n, const char *name) {
   g->outputs[g->noutputs++] = n;
   n->flags |= NF_OUTPUT;
 }
+
+Node *ir_resolve(Node *n) {
+  while (n && n->fwd) n = n->fwd;
+  return n;
+}

@@ -181,6 +181,7 @@ struct Node {
   int flags;                   /* NF_* */
   int64_t offset;              /* arena offset in bytes when materialized in the arena */
   int buf_id;                  /* codegen buffer number, -1 if inlined */
+  Node *fwd;                   /* set when a pass replaced this node; follow with ir_resolve */
   Node *next;                  /* all nodes, creation order */
 };
 enum { NF_OUTPUT = 1, NF_MATERIALIZE = 2, NF_VIEW = 4 };
@@ -199,6 +200,7 @@ struct Graph {
   const char *cur_origin, *cur_op;
   /* error handling */
   const char *file;            /* model path for messages */
+  const char *model_desc;      /* e.g. "producer pytorch 1.13.1, opset 13", for generated front matter */
   const char *context;         /* e.g. "node 'conv1' (Conv, #3)" */
   jmp_buf *on_error;           /* where ir_fail jumps; NULL: print and exit(1) */
   char errmsg[1024];
@@ -226,6 +228,10 @@ Node *ir_gather(Graph *g, Node *src, int rank, const int64_t *dims, Ix *const *i
 Node *ir_scatter(Graph *g, Node *src, ReduceOp op, int rank, const int64_t *dims, Ix *const *idx, Ix *cond);
 Node *ir_opaque(Graph *g, const char *kernel, Dtype t, int rank, const int64_t *dims, int n, Node *const *in, void *attr);
 void ir_mark_output(Graph *g, Node *n, const char *name);
+Node *ir_resolve(Node *n);                          /* follow fwd links */
+
+/* ---- print.c ---- */
+void ir_print_node(FILE *f, const Node *n); /* one line, ends in newline */
 
 /* ---- eval.c: reference interpreter (constant folding, tests) ---- */
 /* Evaluate n given its operands' dense values; returns a fresh arena buffer. */

@@ -479,7 +479,8 @@ void ix_range(const Ix *e, const int64_t *extent, int64_t *lo, int64_t *hi) {
 /* ---- range-based simplification ---- */
 
 Ix *ix_simplify(Graph *g, Ix *e, int nvars, const int64_t *extent) {
-  if (e->kind == IX_CONST || e->kind == IX_VAR) return e;
+  if (e->kind == IX_VAR && e->val < nvars && extent[e->val] <= 1) return ix_const(g, 0); /* unit loop */
+  if (e->kind == IX_CONST || e->kind == IX_VAR || e->maxvar >= nvars) return e;
   int64_t lo, hi;
   ix_range(e, extent, &lo, &hi);
   if (lo == hi) return ix_const(g, lo);

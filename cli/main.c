@@ -1,0 +1,183 @@
+/* main.c: the `jtc` command: parse flags, load the model, run the pass
+ * pipeline, print the code. Usage errors exit 2, model errors exit 1. */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/c/cgen.h"
+#include "frontend/onnx/onnx.h"
+#include "passes/passes.h"
+
+#define MAX_SHAPES 64
+
+static const char usage[] =
+  "usage: jtc MODEL.onnx [options]\n"
+  "  -o FILE              write FILE (C source) and its header beside it\n"
+  "  --target=c           C11 + optional OpenMP (default); cuda is not built yet\n"
+  "  --name PREFIX        symbol prefix of the generated API (default: the output's stem)\n"
+  "  --shape NAME=D0,D1   pin the dims of graph input NAME (repeatable)\n"
+  "  --weights-file       always write weights to STEM.weights (default: above --embed-limit)\n"
+  "  --embed-weights      always embed weights in the source\n"
+  "  --embed-limit=BYTES  largest total constant size embedded (default 1048576)\n"
+  "  --dump-ir[=after:PASS|all]  print the meta-op graph (after PASS, default the last)\n"
+  "  -q                   no summary line on stderr\n"
+  "  --version, --help\n"
+  "passes: simplify dce fuse schedule memplan\n";
+
+static _Noreturn void usage_error(const char *fmt, const char *arg) {
+  fprintf(stderr, "jtc: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\n%s", usage);
+  exit(2);
+}
+
+static int parse_shape(const char *arg, OnnxShapeOverride *s) {
+  const char *eq = strrchr(arg, '=');
+  if (!eq || eq == arg) return -1;
+  size_t n = (size_t)(eq - arg);
+  char *name = malloc(n + 1);
+  if (!name) return -1;
+  memcpy(name, arg, n);
+  name[n] = 0;
+  s->name = name;
+  s->rank = 0;
+  const char *p = eq + 1;
+  if (!*p) return 0; /* scalar */
+  for (;;) {
+    if (s->rank == IR_MAX_RANK || !isdigit((unsigned char)*p)) return -1;
+    errno = 0;
+    char *end;
+    long long v = strtoll(p, &end, 10);
+    if (errno || v < 0 || v > ((int64_t)1 << 40)) return -1;
+    s->dims[s->rank++] = v;
+    if (*end == 0) return 0;
+    if (*end != ',') return -1;
+    p = end + 1;
+  }
+}
+
+/* "dir/net.c" -> "dir/net" */
+static char *stem_of(const char *path) {
+  char *s = strdup(path);
+  char *slash = strrchr(s, '/'), *dot = strrchr(s, '.');
+  if (dot && (!slash || dot > slash) && (!strcmp(dot, ".c") || !strcmp(dot, ".cu"))) *dot = 0;
+  return s;
+}
+
+static char *prefix_of(const char *stem) {
+  const char *b = strrchr(stem, '/');
+  b = b ? b + 1 : stem;
+  char *p = malloc(strlen(b) + 2), *q = p;
+  if (!isalpha((unsigned char)*b) && *b != '_') *q++ = '_';
+  for (; *b; b++) *q++ = isalnum((unsigned char)*b) ? *b : '_';
+  *q = 0;
+  return p;
+}
+
+static bool is_identifier(const char *s) {
+  if (!*s || isdigit((unsigned char)*s) || strlen(s) > 40) return false;
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && *s != '_') return false;
+  return true;
+}
+
+/* Print the code; ir_fail inside the generator lands here. */
+static int write_code(Graph *g, const Plan *p, const CgOptions *co) {
+  jmp_buf jb;
+  g->on_error = &jb;
+  if (setjmp(jb)) {
+    fprintf(stderr, "%s\n", g->errmsg);
+    return 1;
+  }
+  int rc = cgc_write(p, co) ? 1 : 0;
+  g->on_error = NULL;
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  const char *model = NULL, *out = NULL, *name = NULL, *target = "c", *dump = NULL;
+  OnnxShapeOverride shapes[MAX_SHAPES];
+  int nshapes = 0;
+  bool quiet = false;
+  WeightsMode wmode = WEIGHTS_AUTO;
+  int64_t embed_limit = 1 << 20;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage, stdout); return 0; }
+    else if (!strcmp(a, "--version")) { puts("jtc 0.1.0"); return 0; }
+    else if (!strcmp(a, "-o")) { if (++i == argc) usage_error("%s needs a file", a); out = argv[i]; }
+    else if (!strcmp(a, "--name")) { if (++i == argc) usage_error("%s needs a prefix", a); name = argv[i]; }
+    else if (!strncmp(a, "--name=", 7)) name = a + 7;
+    else if (!strncmp(a, "--target=", 9)) target = a + 9;
+    else if (!strcmp(a, "--shape") || !strncmp(a, "--shape=", 8)) {
+      const char *v = a[7] == '=' ? a + 8 : (++i < argc ? argv[i] : NULL);
+      if (!v) usage_error("%s needs NAME=D0,D1,...", "--shape");
+      if (nshapes == MAX_SHAPES) usage_error("too many --shape flags (%s)", v);
+      if (parse_shape(v, &shapes[nshapes])) usage_error("bad --shape '%s' (want NAME=D0,D1,... with dims >= 0)", v);
+      nshapes++;
+    }
+    else if (!strcmp(a, "--weights-file")) wmode = WEIGHTS_FILE;
+    else if (!strcmp(a, "--embed-weights")) wmode = WEIGHTS_EMBED;
+    else if (!strncmp(a, "--embed-limit=", 14)) {
+      char *end;
+      errno = 0;
+      long long v = strtoll(a + 14, &end, 10);
+      if (errno || *end || v < 0) usage_error("bad %s", a);
+      embed_limit = v;
+    }
+    else if (!strcmp(a, "--dump-ir")) dump = "memplan";
+    else if (!strncmp(a, "--dump-ir=", 10)) {
+      dump = a + 10;
+      if (!strncmp(dump, "after:", 6)) dump += 6;
+      bool ok = !strcmp(dump, "all") || !strcmp(dump, "input");
+      for (int k = 0; k < pass_count; k++) ok |= !strcmp(dump, pass_list[k].name);
+      if (!ok) usage_error("unknown pass in --dump-ir=%s", a + 10);
+    }
+    else if (!strcmp(a, "-q")) quiet = true;
+    else if (a[0] == '-' && a[1]) usage_error("unknown option '%s'", a);
+    else if (model) usage_error("more than one model given ('%s')", a);
+    else model = a;
+  }
+  if (!model) usage_error("%s", "no model given");
+  if (strcmp(target, "c") != 0) {
+    if (!strcmp(target, "cuda")) { fprintf(stderr, "jtc: --target=cuda is not implemented yet; use --target=c\n"); return 2; }
+    usage_error("unknown target '%s' (c, cuda)", target);
+  }
+  if (!out && !dump) usage_error("%s", "no output: give -o FILE (or --dump-ir)");
+  if (name && !is_identifier(name)) usage_error("--name '%s' is not a C identifier", name);
+
+  OnnxOptions opt = {shapes, nshapes};
+  Graph *g = onnx_load(model, &opt);
+  if (!g) return 1;
+  Plan *p = pass_run_all(g, dump, stdout);
+  if (!p) {
+    fprintf(stderr, "%s\n", g->errmsg);
+    ir_graph_free(g);
+    return 1;
+  }
+  int rc = 0;
+  if (out) {
+    char *stem = stem_of(out);
+    char *prefix = name ? strdup(name) : prefix_of(stem);
+    size_t n = strlen(stem) + 16;
+    char *h = malloc(n), *w = malloc(n), cmd[1024] = "jtc";
+    snprintf(h, n, "%s.h", stem);
+    snprintf(w, n, "%s.weights", stem);
+    for (int i = 1; i < argc && strlen(cmd) + strlen(argv[i]) + 2 < sizeof cmd; i++) {
+      strcat(cmd, " ");
+      strcat(cmd, argv[i]);
+    }
+    if (!strcmp(h, out)) { fprintf(stderr, "jtc: output '%s' would be overwritten by its header\n", out); return 2; }
+    CgOptions co = {out, h, w, prefix, cmd, model, wmode, embed_limit};
+    rc = write_code(g, p, &co);
+    if (!rc && !quiet)
+      fprintf(stderr, "jtc: wrote %s and %s: %d kernels, arena %" PRId64 " bytes, constants %" PRId64 " bytes\n", out, h,
+              p->nkernels, p->arena_bytes, p->const_bytes);
+    free(stem); free(prefix); free(h); free(w);
+  }
+  for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);
+  ir_graph_free(g);
+  return rc;
+}

@@ -1,0 +1,413 @@
+/* cgen.c: prints a Plan as `<stem>.c` + `<stem>.h` (+ `<stem>.weights`).
+ *
+ * File layout: front matter (jtc version, command, model; no timestamps, so
+ * output is byte-stable), includes, the runtime helpers from runtime_stub/,
+ * constants (embedded arrays, or pointers into the loaded weights blob), the
+ * activation arena, one static function per kernel named after its ONNX
+ * node, then the API of DESIGN.md: name/size tables, <p>_init, <p>_run,
+ * <p>_free, <p>_last_error. Text from the model (names) is escaped before it
+ * goes into comments or string literals. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgen_internal.h"
+
+#define JTC_VERSION "0.1.0"
+
+extern const char jtc_rt_helpers[];
+extern const char jtc_rt_weights[];
+
+/* ---- names ---- */
+
+/* prefix + s with every run of non-alphanumerics turned into one '_' (none leading or trailing) */
+static char *sanitize(Graph *g, const char *prefix, const char *s) {
+  Str b;
+  str_init(&b, g);
+  str_cat(&b, "%s", prefix);
+  size_t start = b.len;
+  bool gap = false;
+  for (; s && *s && b.len < start + 40; s++) {
+    if (!isalnum((unsigned char)*s)) { gap = true; continue; }
+    if (gap && b.len > start && b.s[b.len - 1] != '_') str_cat(&b, "_");
+    gap = false;
+    str_cat(&b, "%c", *s);
+  }
+  if (b.len == start) str_cat(&b, "x");
+  return b.s;
+}
+
+static bool name_taken(CgCtx *c, const char *s) {
+  for (int i = 0; i < c->g->nnodes; i++)
+    if (c->names[i] && !strcmp(c->names[i], s)) return true;
+  return false;
+}
+
+static void assign_name(CgCtx *c, Node *n) {
+  const char *base;
+  switch (pass_buf_kind(n)) {
+  case BUF_INPUT: base = sanitize(c->g, "in_", n->name); break;
+  case BUF_CONST: base = n->name ? sanitize(c->g, "w_", n->name) : str_fmt(c->g, "c%d", n->id); break;
+  case BUF_OUTPUT: {
+    const char *nm = NULL;
+    for (int k = 0; k < c->g->noutputs; k++)
+      if (c->g->outputs[k] == n) { nm = c->g->output_names[k]; break; }
+    base = sanitize(c->g, "out_", nm);
+    break;
+  }
+  default: base = n->origin ? sanitize(c->g, str_fmt(c->g, "t%d_", n->id), n->origin) : str_fmt(c->g, "t%d", n->id); break;
+  }
+  char *s = (char *)base;
+  for (int k = 2; name_taken(c, s); k++) s = str_fmt(c->g, "%s_%d", base, k);
+  c->names[n->id] = s;
+}
+
+const char *cg_bufname(CgCtx *c, const Node *n) {
+  JTC_ASSERT(c->names[n->id]);
+  return c->names[n->id];
+}
+
+/* Text from the model, safe inside a C comment. */
+static char *comment_safe(Graph *g, const char *s) {
+  Str b;
+  str_init(&b, g);
+  for (; s && *s; s++) {
+    if (s[0] == '*' && s[1] == '/') str_cat(&b, "* ");
+    else if (s[0] == '/' && s[1] == '*') str_cat(&b, "/ ");
+    else str_cat(&b, "%c", (*s == '\n' || *s == '\r' || (unsigned char)*s < 32) ? ' ' : *s);
+  }
+  return b.s;
+}
+
+/* Text from the model as a C string literal body. */
+static char *c_escape(Graph *g, const char *s) {
+  Str b;
+  str_init(&b, g);
+  for (; s && *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') str_cat(&b, "\\%c", ch);
+    else if (ch < 32 || ch >= 127 || ch == '?') str_cat(&b, "\\%03o", ch);
+    else str_cat(&b, "%c", ch);
+  }
+  return b.s;
+}
+
+static const char *basename_of(const char *path) {
+  const char *s = strrchr(path, '/');
+  return s ? s + 1 : path;
+}
+
+/* ---- constants ---- */
+
+typedef struct { bool embed; int64_t bytes; uint64_t hash; int64_t *offset; } Weights;
+
+static bool is_array_const(const Node *n) {
+  return n->kind == NODE_LEAF && n->leaf == LEAF_CONST && !pass_is_scalar_const(n);
+}
+
+static void print_array(CgCtx *c, const Node *n) {
+  FILE *f = c->f;
+  fprintf(f, "static const %s %s[%" PRId64 "] = {", dt_ctype(n->dtype), cg_bufname(c, n), n->numel ? n->numel : 1);
+  for (int64_t i = 0; i < n->numel; i++) {
+    fprintf(f, "%s", i % 8 ? " " : "\n  ");
+    Scalar v = dt_load(n->data, n->dtype, i);
+    if (n->dtype == DT_F16 || n->dtype == DT_BF16) {
+      uint16_t bits;
+      memcpy(&bits, (const char *)n->data + 2 * i, 2);
+      fprintf(f, "0x%04x,", bits);
+    } else {
+      fprintf(f, "%s,", cg_literal(c->g, v, n->dtype));
+    }
+  }
+  fprintf(f, "%s};\n", n->numel ? "\n" : "0");
+}
+
+static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ULL;
+  return h;
+}
+
+static int write_weights_file(CgCtx *c, Weights *w, const char *path) {
+  const Plan *p = c->p;
+  int64_t off = 0;
+  for (int i = 0; i < p->nnodes; i++) {
+    Node *n = p->nodes[i];
+    if (!is_array_const(n)) continue;
+    w->offset[n->id] = off;
+    off += (n->numel * (int64_t)dt_size(n->dtype) + 63) & ~(int64_t)63;
+  }
+  w->bytes = off;
+  FILE *f = fopen(path, "wb");
+  if (!f) { fprintf(stderr, "jtc: cannot write %s\n", path); return -1; }
+  static const unsigned char zeros[64];
+  uint64_t h = 1469598103934665603ULL;
+  for (int i = 0; i < p->nnodes; i++) {
+    Node *n = p->nodes[i];
+    if (!is_array_const(n)) continue;
+    size_t bytes = (size_t)n->numel * dt_size(n->dtype), pad = ((bytes + 63) & ~(size_t)63) - bytes;
+    h = fnv1a(fnv1a(h, n->data, bytes), zeros, pad);
+  }
+  w->hash = h;
+  unsigned char head[24] = "JTCWGT01";
+  for (int k = 0; k < 8; k++) {
+    head[8 + k] = (unsigned char)((uint64_t)off >> (8 * k));
+    head[16 + k] = (unsigned char)(h >> (8 * k));
+  }
+  bool ok = fwrite(head, 1, 24, f) == 24;
+  for (int i = 0; i < p->nnodes && ok; i++) {
+    Node *n = p->nodes[i];
+    if (!is_array_const(n)) continue;
+    size_t bytes = (size_t)n->numel * dt_size(n->dtype), pad = ((bytes + 63) & ~(size_t)63) - bytes;
+    ok = fwrite(n->data, 1, bytes, f) == bytes && fwrite(zeros, 1, pad, f) == pad;
+  }
+  if (fclose(f) != 0 || !ok) { fprintf(stderr, "jtc: error writing %s\n", path); return -1; }
+  return 0;
+}
+
+/* ---- kernels ---- */
+
+static void kernel_params(CgCtx *c, const Kernel *k, const Node **bufs, int *nb) {
+  *nb = 0;
+  for (int f = -1; f < k->nfused; f++) {
+    Node *n = f < 0 ? k->root : k->fused[f];
+    for (int e = 0; e < n->nin; e++) {
+      Node *b = n->in[e];
+      if (!pass_is_buffer(b) || pass_is_scalar_const(b) || pass_buf_kind(b) == BUF_CONST) continue;
+      bool dup = false;
+      for (int j = 0; j < *nb; j++) dup |= bufs[j] == b;
+      if (!dup) bufs[(*nb)++] = b;
+    }
+  }
+  (void)c;
+}
+
+static const char *kernel_name(CgCtx *c, int j) {
+  const Node *n = c->p->kernels[j].root;
+  return sanitize(c->g, str_fmt(c->g, "k%d_", j), n->origin ? n->origin : node_kind_names[n->kind]);
+}
+
+static void print_node_comment(CgCtx *c, const Node *n) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&text, &len);
+  if (!m) return;
+  ir_print_node(m, n);
+  fclose(m);
+  if (len && text[len - 1] == '\n') text[len - 1] = 0;
+  fprintf(c->f, " *   %s\n", comment_safe(c->g, text));
+  free(text);
+}
+
+static void print_kernel(CgCtx *c, int j) {
+  const Kernel *k = &c->p->kernels[j];
+  c->k = k;
+  Node *root = k->root;
+  const Node *bufs[4 * IR_MAX_RANK + 64];
+  int nb;
+  kernel_params(c, k, bufs, &nb);
+  fprintf(c->f, "\n/* kernel %d: %s '%s'\n", j, comment_safe(c->g, root->origin_op ? root->origin_op : "?"),
+          comment_safe(c->g, root->origin ? root->origin : "?"));
+  print_node_comment(c, root);
+  for (int f = 0; f < k->nfused; f++) print_node_comment(c, k->fused[f]);
+  fprintf(c->f, " */\n");
+  fprintf(c->f, "static void %s(%s *restrict %s", kernel_name(c, j), dt_ctype(root->dtype), cg_bufname(c, root));
+  for (int b = 0; b < nb; b++) fprintf(c->f, ", const %s *restrict %s", dt_ctype(bufs[b]->dtype), cg_bufname(c, bufs[b]));
+  fprintf(c->f, ") {\n");
+  c->indent = 1;
+  cg_kernel_body(c);
+  fprintf(c->f, "}\n");
+}
+
+/* ---- the header ---- */
+
+static void upper(char *dst, const char *src, size_t n) {
+  size_t i = 0;
+  for (; src[i] && i + 1 < n; i++) dst[i] = (char)toupper((unsigned char)src[i]);
+  dst[i] = 0;
+}
+
+static void print_shape_comment(FILE *f, const char *what, int k, const char *name, const Node *n, Graph *g) {
+  fprintf(f, "/* %s %d '%s': %s[", what, k, comment_safe(g, name), dt_name(n->dtype));
+  for (int d = 0; d < n->rank; d++) fprintf(f, "%s%" PRId64, d ? "," : "", n->dims[d]);
+  fprintf(f, "] */\n");
+}
+
+static int write_header(CgCtx *c, const CgOptions *o) {
+  Graph *g = c->g;
+  FILE *f = fopen(o->h_path, "w");
+  if (!f) { fprintf(stderr, "jtc: cannot write %s\n", o->h_path); return -1; }
+  char P[64];
+  upper(P, o->prefix, sizeof P);
+  const char *p = o->prefix;
+  fprintf(f, "/* %s: generated by jtc %s from %s. Do not edit. */\n", basename_of(o->h_path), JTC_VERSION,
+          comment_safe(g, basename_of(o->model)));
+  fprintf(f, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", P, P);
+  fprintf(f, "#define %s_NUM_INPUTS  %d\n#define %s_NUM_OUTPUTS %d\n", P, g->ninputs, P, g->noutputs);
+  fprintf(f, "#define %s_ARENA_BYTES %" PRId64 " /* activations, in one static buffer */\n\n", P, c->p->arena_bytes);
+  for (int k = 0; k < g->ninputs; k++) print_shape_comment(f, "input", k, g->inputs[k]->name, g->inputs[k], g);
+  for (int k = 0; k < g->noutputs; k++) print_shape_comment(f, "output", k, g->output_names[k], g->outputs[k], g);
+  int ni = g->ninputs ? g->ninputs : 1, no = g->noutputs ? g->noutputs : 1;
+  fprintf(f, "\nextern const char  *const %s_input_names[%d];\n", p, ni);
+  fprintf(f, "extern const size_t       %s_input_sizes[%d];  /* bytes */\n", p, ni);
+  fprintf(f, "extern const char  *const %s_output_names[%d];\n", p, no);
+  fprintf(f, "extern const size_t       %s_output_sizes[%d]; /* bytes */\n\n", p, no);
+  fprintf(f, "/* Load weights: NULL uses embedded weights or the file named at compile time. 0 = ok. */\n");
+  fprintf(f, "int  %s_init(const char *weights_path);\n", p);
+  fprintf(f, "/* Run once: inputs and outputs in graph order, dense row-major. 0 = ok. */\n");
+  fprintf(f, "int  %s_run(const void *const inputs[], void *const outputs[]);\n", p);
+  fprintf(f, "void %s_free(void);\n", p);
+  fprintf(f, "/* Why the last call failed, or \"\". */\nconst char *%s_last_error(void);\n", p);
+  fprintf(f, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
+  if (fclose(f) != 0) { fprintf(stderr, "jtc: error writing %s\n", o->h_path); return -1; }
+  return 0;
+}
+
+/* ---- the source ---- */
+
+static void print_api_tables(CgCtx *c, const char *p) {
+  Graph *g = c->g;
+  FILE *f = c->f;
+  fprintf(f, "\nconst char *const %s_input_names[%d] = {", p, g->ninputs ? g->ninputs : 1);
+  for (int k = 0; k < g->ninputs; k++) fprintf(f, "%s\"%s\"", k ? ", " : "", c_escape(g, g->inputs[k]->name));
+  fprintf(f, "%s};\nconst size_t %s_input_sizes[%d] = {", g->ninputs ? "" : "0", p, g->ninputs ? g->ninputs : 1);
+  for (int k = 0; k < g->ninputs; k++)
+    fprintf(f, "%s%" PRId64, k ? ", " : "", g->inputs[k]->numel * (int64_t)dt_size(g->inputs[k]->dtype));
+  fprintf(f, "%s};\nconst char *const %s_output_names[%d] = {", g->ninputs ? "" : "0", p, g->noutputs ? g->noutputs : 1);
+  for (int k = 0; k < g->noutputs; k++) fprintf(f, "%s\"%s\"", k ? ", " : "", c_escape(g, g->output_names[k]));
+  fprintf(f, "%s};\nconst size_t %s_output_sizes[%d] = {", g->noutputs ? "" : "0", p, g->noutputs ? g->noutputs : 1);
+  for (int k = 0; k < g->noutputs; k++)
+    fprintf(f, "%s%" PRId64, k ? ", " : "", g->outputs[k]->numel * (int64_t)dt_size(g->outputs[k]->dtype));
+  fprintf(f, "%s};\n", g->noutputs ? "" : "0");
+}
+
+static int first_output_index(Graph *g, const Node *n) {
+  for (int k = 0; k < g->noutputs; k++)
+    if (g->outputs[k] == n) return k;
+  return -1;
+}
+
+static void print_run(CgCtx *c, const char *p, const Weights *w) {
+  Graph *g = c->g;
+  const Plan *pl = c->p;
+  FILE *f = c->f;
+  fprintf(f, "\nint %s_run(const void *const inputs[], void *const outputs[]) {\n", p);
+  if (!w->embed)
+    fprintf(f, "  if (!%s_blob) {\n    snprintf(%s_err, sizeof %s_err, \"%s_run: weights not loaded (call %s_init first)\");\n    return -1;\n  }\n", p, p, p, p, p);
+  else
+    fprintf(f, "  %s_err[0] = 0;\n", p);
+  if (g->ninputs == 0) fprintf(f, "  (void)inputs;\n");
+  if (g->noutputs == 0) fprintf(f, "  (void)outputs;\n");
+  for (int i = 0; i < pl->nnodes; i++) {
+    Node *n = pl->nodes[i];
+    if (!c->names[n->id] || pass_buf_kind(n) == BUF_CONST) continue;
+    const char *t = dt_ctype(n->dtype);
+    switch (pass_buf_kind(n)) {
+    case BUF_INPUT: fprintf(f, "  const %s *%s = (const %s *)inputs[%d];\n", t, c->names[n->id], t, n->input_index); break;
+    case BUF_OUTPUT:
+      if (n->kind != NODE_LEAF) fprintf(f, "  %s *%s = (%s *)outputs[%d];\n", t, c->names[n->id], t, first_output_index(g, n));
+      break;
+    case BUF_ARENA: fprintf(f, "  %s *%s = (%s *)(%s_arena + %" PRId64 ");\n", t, c->names[n->id], t, p, n->offset); break;
+    default: break;
+    }
+  }
+  for (int j = 0; j < pl->nkernels; j++) {
+    const Kernel *k = &pl->kernels[j];
+    const Node *bufs[4 * IR_MAX_RANK + 64];
+    int nb;
+    kernel_params(c, k, bufs, &nb);
+    fprintf(f, "  %s(%s", kernel_name(c, j), cg_bufname(c, k->root));
+    for (int b = 0; b < nb; b++) fprintf(f, ", %s", cg_bufname(c, bufs[b]));
+    fprintf(f, ");\n");
+  }
+  /* outputs that are inputs, constants, or repeated: copy */
+  for (int k = 0; k < g->noutputs; k++) {
+    Node *n = g->outputs[k];
+    size_t bytes = (size_t)n->numel * dt_size(n->dtype);
+    int first = first_output_index(g, n);
+    if (n->kind == NODE_LEAF && pass_is_scalar_const(n)) {
+      fprintf(f, "  { %s v = %s; memcpy(outputs[%d], &v, %zu); }\n", dt_ctype(n->dtype),
+              n->dtype == DT_F16 || n->dtype == DT_BF16
+                  ? str_fmt(g, "0x%04x", (unsigned)*(const uint16_t *)n->data)
+                  : cg_literal(g, dt_load(n->data, n->dtype, 0), n->dtype),
+              k, bytes);
+    } else if (n->kind == NODE_LEAF) {
+      fprintf(f, "  memcpy(outputs[%d], %s, %zu);\n", k, cg_bufname(c, n), bytes);
+    } else if (first != k) {
+      fprintf(f, "  memcpy(outputs[%d], outputs[%d], %zu);\n", k, first, bytes);
+    }
+  }
+  fprintf(f, "  return 0;\n}\n");
+}
+
+static void print_init_free(CgCtx *c, const char *p, const Weights *w, const CgOptions *o) {
+  FILE *f = c->f;
+  Graph *g = c->g;
+  if (w->embed) {
+    fprintf(f, "\nint %s_init(const char *weights_path) {\n  (void)weights_path; /* weights are embedded */\n  %s_err[0] = 0;\n  return 0;\n}\n", p, p);
+    fprintf(f, "\nvoid %s_free(void) {}\n", p);
+    return;
+  }
+  fprintf(f, "\nint %s_init(const char *weights_path) {\n", p);
+  fprintf(f, "  if (%s_blob) return 0;\n", p);
+  fprintf(f, "  if (!weights_path) weights_path = \"%s\";\n", c_escape(g, o->weights_path));
+  fprintf(f, "  if (jtc_load_weights(weights_path, UINT64_C(%" PRIu64 "), UINT64_C(0x%016" PRIx64 "), &%s_blob, %s_err, sizeof %s_err)) return -1;\n",
+          (uint64_t)w->bytes, w->hash, p, p, p);
+  for (int i = 0; i < c->p->nnodes; i++) {
+    Node *n = c->p->nodes[i];
+    if (!is_array_const(n)) continue;
+    fprintf(f, "  %s = (const %s *)(%s_blob + %" PRId64 ");\n", cg_bufname(c, n), dt_ctype(n->dtype), p, w->offset[n->id]);
+  }
+  fprintf(f, "  %s_err[0] = 0;\n  return 0;\n}\n", p);
+  fprintf(f, "\nvoid %s_free(void) {\n  free(%s_blob);\n  %s_blob = NULL;\n}\n", p, p, p);
+}
+
+int cgc_write(const Plan *pl, const CgOptions *o) {
+  Graph *g = pl->g;
+  CgCtx cx = {0}, *c = &cx;
+  c->p = pl;
+  c->g = g;
+  c->names = ir_alloc_array(g, (size_t)g->nnodes, sizeof(char *));
+  for (int i = 0; i < pl->nnodes; i++) {
+    Node *n = pl->nodes[i];
+    if (pass_is_buffer(n) && !pass_is_scalar_const(n)) assign_name(c, n);
+  }
+  Weights w = {0};
+  w.embed = o->weights == WEIGHTS_EMBED || (o->weights == WEIGHTS_AUTO && pl->const_bytes <= o->embed_limit);
+  w.offset = ir_alloc_array(g, (size_t)g->nnodes, sizeof(int64_t));
+  if (!w.embed && write_weights_file(c, &w, o->weights_path)) return -1;
+  if (write_header(c, o)) return -1;
+  c->f = fopen(o->c_path, "w");
+  if (!c->f) { fprintf(stderr, "jtc: cannot write %s\n", o->c_path); return -1; }
+  FILE *f = c->f;
+  const char *p = o->prefix;
+  fprintf(f, "/* %s: generated by jtc %s from %s", basename_of(o->c_path), JTC_VERSION, comment_safe(g, basename_of(o->model)));
+  if (g->model_desc) fprintf(f, " (%s)", comment_safe(g, g->model_desc));
+  fprintf(f, ".\n * Command: %s\n", comment_safe(g, o->command ? o->command : "jtc"));
+  fprintf(f, " * %d kernels, arena %" PRId64 " bytes, constants %" PRId64 " bytes (%s).\n", pl->nkernels, pl->arena_bytes,
+          pl->const_bytes, w.embed ? "embedded" : "loaded from the .weights file");
+  fprintf(f, " * Build: cc -std=c11 -O2 [-fopenmp] -c %s */\n", basename_of(o->c_path));
+  fprintf(f, "#include \"%s\"\n\n#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <string.h>\n", basename_of(o->h_path));
+  if (!w.embed) fprintf(f, "#include <stdlib.h>\n");
+  fprintf(f, "#ifdef _OPENMP\n#include <omp.h>\n#endif\n\n%s", jtc_rt_helpers);
+  if (!w.embed) fprintf(f, "\n%s", jtc_rt_weights);
+  fprintf(f, "\nstatic char %s_err[256];\n", p);
+  if (!w.embed) fprintf(f, "static unsigned char *%s_blob;\n", p);
+  if (pl->arena_bytes) fprintf(f, "static _Alignas(64) unsigned char %s_arena[%" PRId64 "];\n", p, pl->arena_bytes);
+  bool any_const = false;
+  for (int i = 0; i < pl->nnodes; i++) {
+    Node *n = pl->nodes[i];
+    if (!is_array_const(n)) continue;
+    if (!any_const) fprintf(f, "\n/* constants */\n");
+    any_const = true;
+    if (w.embed) print_array(c, n);
+    else fprintf(f, "static const %s *%s; /* %" PRId64 " elements */\n", dt_ctype(n->dtype), cg_bufname(c, n), n->numel);
+  }
+  for (int j = 0; j < pl->nkernels; j++) print_kernel(c, j);
+  print_api_tables(c, p);
+  print_init_free(c, p, &w, o);
+  print_run(c, p, &w);
+  fprintf(f, "\nconst char *%s_last_error(void) { return %s_err; }\n", p, p);
+  if (fclose(f) != 0) { fprintf(stderr, "jtc: error writing %s\n", o->c_path); return -1; }
+  return 0;
+}

@@ -1,0 +1,291 @@
+/* kernel.c: prints one scheduled kernel as a C function.
+ *
+ * A kernel's loop variables are i0..i<n-1> of its domain. Inlined producers
+ * become one scalar expression: a MAP is its ops.def template applied to its
+ * operands' expressions; a GATHER substitutes its index map into the
+ * current index (composition is substitution), guarding reads that the
+ * interval analysis cannot prove in bounds; buffers are loads at the
+ * linearized, simplified index. Index arithmetic is int64_t; floor division
+ * is printed as C division where both operands are provably non-negative. */
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "cgen_internal.h"
+
+/* ---- literals ---- */
+
+char *cg_literal(Graph *g, Scalar v, Dtype t) {
+  if (dt_is_float(t)) {
+    bool dbl = t == DT_F64;
+    if (isnan(v.f)) return str_fmt(g, dbl ? "(double)NAN" : "NAN");
+    if (isinf(v.f)) return str_fmt(g, "%s%sINFINITY", v.f < 0 ? "-" : "", dbl ? "(double)" : "");
+    char buf[64];
+    snprintf(buf, sizeof buf, dbl ? "%.17g" : "%.9g", dbl ? v.f : (double)(float)v.f);
+    bool plain = !strpbrk(buf, ".e");
+    return str_fmt(g, "%s%s%s%s", v.f < 0 ? "(" : "", buf, plain ? ".0" : "", dbl ? (v.f < 0 ? ")" : "") : (v.f < 0 ? "f)" : "f"));
+  }
+  if (t == DT_BOOL) return str_fmt(g, "%d", v.i != 0);
+  if (t == DT_U64) return str_fmt(g, "UINT64_C(%" PRIu64 ")", (uint64_t)v.i);
+  if (v.i == INT64_MIN) return str_fmt(g, "INT64_MIN");
+  if (v.i < INT32_MIN || v.i > INT32_MAX) return str_fmt(g, "INT64_C(%" PRId64 ")", v.i);
+  return str_fmt(g, v.i < 0 ? "(%" PRId64 ")" : "%" PRId64, v.i);
+}
+
+/* ---- index expressions ---- */
+
+static char *cix(CgCtx *c, const Ix *e);
+
+static bool nonneg(CgCtx *c, const Ix *e) {
+  int64_t lo, hi;
+  ix_range(e, c->k->dom, &lo, &hi);
+  return lo >= 0;
+}
+
+static char *cix_load(CgCtx *c, const Ix *e) {
+  Node *t = ir_resolve(e->tensor);
+  Ix *lin = ix_const(c->g, 0);
+  int64_t stride = 1;
+  Ix *ok = NULL;
+  for (int k = t->rank - 1; k >= 0; k--) {
+    lin = ix_add(c->g, lin, ix_mulc(c->g, e->args[k], stride));
+    stride *= t->dims[k];
+  }
+  (void)ok;
+  return str_fmt(c->g, "((int64_t)%s[%s])", cg_bufname(c, t), cix(c, ix_simplify(c->g, lin, c->k->ndom, c->k->dom)));
+}
+
+static char *cix(CgCtx *c, const Ix *e) {
+  Graph *g = c->g;
+  switch (e->kind) {
+  case IX_CONST: return cg_literal(g, sc_i(e->val), DT_I64);
+  case IX_VAR: return str_fmt(g, "i%" PRId64, e->val);
+  case IX_ADD:
+    if (e->b->kind == IX_CONST && e->b->val < 0) return str_fmt(g, "(%s - %" PRId64 ")", cix(c, e->a), -e->b->val);
+    return str_fmt(g, "(%s + %s)", cix(c, e->a), cix(c, e->b));
+  case IX_MUL: return str_fmt(g, "%s * %s", cix(c, e->a), cix(c, e->b));
+  case IX_DIV:
+    if (nonneg(c, e->a) && e->b->kind == IX_CONST && e->b->val > 0) return str_fmt(g, "(%s / %s)", cix(c, e->a), cix(c, e->b));
+    return str_fmt(g, "jtc_floordiv(%s, %s)", cix(c, e->a), cix(c, e->b));
+  case IX_MOD:
+    if (nonneg(c, e->a) && e->b->kind == IX_CONST && e->b->val > 0) return str_fmt(g, "(%s %% %s)", cix(c, e->a), cix(c, e->b));
+    return str_fmt(g, "jtc_floormod(%s, %s)", cix(c, e->a), cix(c, e->b));
+  case IX_MIN: return str_fmt(g, "jtc_min64(%s, %s)", cix(c, e->a), cix(c, e->b));
+  case IX_MAX: return str_fmt(g, "jtc_max64(%s, %s)", cix(c, e->a), cix(c, e->b));
+  case IX_LT: return str_fmt(g, "(%s < %s)", cix(c, e->a), cix(c, e->b));
+  case IX_LE: return str_fmt(g, "(%s <= %s)", cix(c, e->a), cix(c, e->b));
+  case IX_EQ: return str_fmt(g, "(%s == %s)", cix(c, e->a), cix(c, e->b));
+  case IX_NE: return str_fmt(g, "(%s != %s)", cix(c, e->a), cix(c, e->b));
+  case IX_AND: return str_fmt(g, "(%s && %s)", cix(c, e->a), cix(c, e->b));
+  case IX_OR: return str_fmt(g, "(%s || %s)", cix(c, e->a), cix(c, e->b));
+  case IX_SELECT: return str_fmt(g, "(%s ? %s : %s)", cix(c, e->a), cix(c, e->b), cix(c, e->c));
+  case IX_LOAD: return cix_load(c, e);
+  default: jtc_unreachable();
+  }
+}
+
+/* Linear offset of idx into a row-major tensor of n's shape, simplified. */
+static Ix *linearize(CgCtx *c, const Node *n, Ix *const *idx) {
+  Ix *lin = ix_const(c->g, 0);
+  int64_t stride = 1;
+  for (int k = n->rank - 1; k >= 0; k--) {
+    lin = ix_add(c->g, lin, ix_mulc(c->g, idx[k], stride));
+    stride *= n->dims[k];
+  }
+  return ix_simplify(c->g, lin, c->k->ndom, c->k->dom);
+}
+
+/* Condition that idx stays inside n's shape, or NULL when provable. */
+static Ix *bounds(CgCtx *c, const Node *n, Ix *const *idx) {
+  Ix *cond = NULL;
+  for (int k = 0; k < n->rank; k++) {
+    int64_t lo, hi;
+    ix_range(idx[k], c->k->dom, &lo, &hi);
+    if (lo < 0) cond = ix_and(c->g, cond, ix_cmp(c->g, IX_LE, ix_const(c->g, 0), idx[k]));
+    if (hi >= n->dims[k]) cond = ix_and(c->g, cond, ix_cmp(c->g, IX_LT, idx[k], ix_const(c->g, n->dims[k])));
+  }
+  return cond;
+}
+
+/* ---- value expressions ---- */
+
+static const char *load_conv(Dtype t) {
+  return t == DT_F16 ? "jtc_h2f" : t == DT_BF16 ? "jtc_b2f" : "";
+}
+
+const char *cg_store_conv(Dtype t) {
+  return t == DT_F16 ? "jtc_f2h" : t == DT_BF16 ? "jtc_f2b" : "";
+}
+
+static char *apply_template(Graph *g, const char *tmpl, Dtype t, char **ops) {
+  Str b;
+  str_init(&b, g);
+  for (const char *s = tmpl; *s; s++) {
+    if (s[0] == '$' && s[1] >= '0' && s[1] <= '2') { str_cat(&b, "%s", ops[s[1] - '0']); s++; }
+    else if (s[0] == '$' && s[1] == 'f') { str_cat(&b, "%s", t == DT_F64 ? "" : "f"); s++; }
+    else str_cat(&b, "%c", *s);
+  }
+  return b.s;
+}
+
+static char *cast_expr(CgCtx *c, char *x, Dtype from, Dtype to) {
+  Graph *g = c->g;
+  if (to == DT_BOOL) return str_fmt(g, "(%s != 0)", x);
+  const char *ct = dt_ctype_compute(to);
+  if (dt_is_float(from) && dt_is_int(to)) {
+    /* out-of-range float -> int conversion is undefined in C; saturate through a helper */
+    return str_fmt(g, "((%s)jtc_f2i%s(%s))", ct, dt_is_signed(to) ? "" : "u", x);
+  }
+  return str_fmt(g, "((%s)(%s))", ct, x);
+}
+
+char *cg_expr(CgCtx *c, Node *n, Ix *const *idx, bool is_root) {
+  Graph *g = c->g;
+  if (!is_root && pass_is_scalar_const(n)) return cg_literal(g, dt_load(n->data, n->dtype, 0), n->dtype);
+  if (!is_root && pass_is_buffer(n)) {
+    Ix *lin = linearize(c, n, idx);
+    return str_fmt(g, "%s(%s[%s])", load_conv(n->dtype), cg_bufname(c, n), cix(c, lin));
+  }
+  switch (n->kind) {
+  case NODE_MAP: {
+    char *ops[3] = {0};
+    for (int k = 0; k < n->nin; k++) ops[k] = cg_expr(c, n->in[k], idx, false);
+    if (n->op == MAP_CAST) return cast_expr(c, ops[0], n->in[0]->dtype, n->dtype);
+    Dtype t = n->in[n->op == MAP_WHERE ? 1 : 0]->dtype;
+    const MapOpInfo *info = &map_ops[n->op];
+    char *e = apply_template(g, dt_is_float(t) ? info->c_float : info->c_int, t, ops);
+    /* integer results narrower than int are promoted by C; store conversions wrap them back */
+    return e;
+  }
+  case NODE_GATHER: {
+    Node *src = n->in[0];
+    Ix *sidx[IR_MAX_RANK];
+    for (int k = 0; k < src->rank; k++) sidx[k] = ix_simplify(g, ix_subst(g, n->idx[k], n->rank, idx), c->k->ndom, c->k->dom);
+    Ix *cond = n->cond ? ix_simplify(g, ix_subst(g, n->cond, n->rank, idx), c->k->ndom, c->k->dom) : NULL;
+    if (cond && cond->kind == IX_CONST && !cond->val) return cg_literal(g, n->fill, n->dtype);
+    if (cond && cond->kind == IX_CONST) cond = NULL;
+    cond = ix_and(g, cond, bounds(c, src, sidx));
+    char *v = cg_expr(c, src, sidx, false);
+    if (!cond) return v;
+    return str_fmt(g, "(%s ? %s : %s)", cix(c, cond), v, cg_literal(g, n->fill, n->dtype));
+  }
+  default:
+    ir_fail(g, "%s node %%%d cannot be inlined into a kernel", node_kind_names[n->kind], n->id);
+  }
+}
+
+/* ---- statements ---- */
+
+void cg_line(CgCtx *c, const char *fmt, ...) {
+  va_list ap;
+  for (int i = 0; i < c->indent; i++) fputs("  ", c->f);
+  va_start(ap, fmt);
+  vfprintf(c->f, fmt, ap);
+  va_end(ap);
+  fputc('\n', c->f);
+}
+
+static void open_loops(CgCtx *c, int from, int to) {
+  const Kernel *k = c->k;
+  for (int j = from; j < to; j++) {
+    int v = k->order[j];
+    if (j == 0 && k->npar > 0) {
+      cg_line(c, "#ifdef _OPENMP");
+      if (k->npar > 1) cg_line(c, "#pragma omp parallel for collapse(%d)", k->npar);
+      else cg_line(c, "#pragma omp parallel for");
+      cg_line(c, "#endif");
+    }
+    cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) {", v, v, k->dom[v], v);
+    c->indent++;
+  }
+}
+
+static void close_loops(CgCtx *c, int n) {
+  for (int j = 0; j < n; j++) {
+    c->indent--;
+    cg_line(c, "}");
+  }
+}
+
+static char *combine(CgCtx *c, ReduceOp op, Dtype t, const char *acc, const char *v) {
+  Graph *g = c->g;
+  bool f = dt_is_float(t);
+  const char *sfx = t == DT_F64 ? "" : "f";
+  switch (op) {
+  case RED_ADD: return str_fmt(g, "%s + %s", acc, v);
+  case RED_MUL: return str_fmt(g, "%s * %s", acc, v);
+  case RED_MAX: return f ? str_fmt(g, "fmax%s(%s, %s)", sfx, acc, v) : str_fmt(g, "(%s > %s ? %s : %s)", v, acc, v, acc);
+  case RED_MIN: return f ? str_fmt(g, "fmin%s(%s, %s)", sfx, acc, v) : str_fmt(g, "(%s < %s ? %s : %s)", v, acc, v, acc);
+  case RED_AND: return str_fmt(g, "%s & %s", acc, v);
+  case RED_OR: return str_fmt(g, "%s | %s", acc, v);
+  case RED_XOR: return str_fmt(g, "%s ^ %s", acc, v);
+  case RED_ASSIGN: return str_fmt(g, "%s", v);
+  default: jtc_unreachable();
+  }
+}
+
+static void vars(CgCtx *c, Ix **idx, int n) {
+  for (int k = 0; k < n; k++) idx[k] = ix_var(c->g, k);
+}
+
+static void body_elementwise(CgCtx *c, Node *n) {
+  Ix *idx[IR_MAX_RANK];
+  vars(c, idx, n->rank);
+  open_loops(c, 0, c->k->nloops);
+  char *v = cg_expr(c, n, idx, true);
+  cg_line(c, "%s[%s] = %s(%s);", cg_bufname(c, n), cix(c, linearize(c, n, idx)), cg_store_conv(n->dtype), v);
+  close_loops(c, c->k->nloops);
+}
+
+static void body_scatter(CgCtx *c, Node *n) {
+  const Kernel *k = c->k;
+  Graph *g = c->g;
+  Node *src = n->in[0];
+  Ix *idx[IR_MAX_RANK];
+  vars(c, idx, src->rank);
+  const char *ct = dt_ctype_compute(n->dtype);
+  char *id = cg_literal(g, reduce_identity(n->red, n->dtype), n->dtype);
+  const char *out = cg_bufname(c, n);
+  Ix *oidx[IR_MAX_RANK];
+  for (int j = 0; j < n->rank; j++) oidx[j] = ix_simplify(g, n->idx[j], k->ndom, k->dom);
+  Ix *lin = linearize(c, n, oidx);
+  if (k->acc_reg) {
+    open_loops(c, 0, k->nouter);
+    cg_line(c, "%s acc = %s;", ct, id);
+    open_loops(c, k->nouter, k->nloops);
+    char *v = cg_expr(c, src, idx, false);
+    if (n->cond) cg_line(c, "if (%s) acc = %s;", cix(c, ix_simplify(g, n->cond, k->ndom, k->dom)), combine(c, n->red, n->dtype, "acc", v));
+    else cg_line(c, "acc = %s;", combine(c, n->red, n->dtype, "acc", v));
+    close_loops(c, k->nloops - k->nouter);
+    cg_line(c, "%s[%s] = %s(acc);", out, cix(c, lin), cg_store_conv(n->dtype));
+    close_loops(c, k->nouter);
+    return;
+  }
+  cg_line(c, "for (int64_t j = 0; j < %" PRId64 "; j++) %s[j] = %s(%s);", n->numel, out, cg_store_conv(n->dtype), id);
+  open_loops(c, 0, k->nloops);
+  Ix *cond = n->cond ? ix_simplify(g, n->cond, k->ndom, k->dom) : NULL;
+  cond = ix_and(g, cond, bounds(c, n, oidx));
+  char *v = cg_expr(c, src, idx, false);
+  if (cond) {
+    cg_line(c, "if (%s) {", cix(c, cond));
+    c->indent++;
+  }
+  cg_line(c, "const int64_t o = %s;", cix(c, lin));
+  char *cur = str_fmt(g, "%s(%s[o])", load_conv(n->dtype), out);
+  cg_line(c, "%s[o] = %s(%s);", out, cg_store_conv(n->dtype), combine(c, n->red, n->dtype, cur, v));
+  if (cond) {
+    c->indent--;
+    cg_line(c, "}");
+  }
+  close_loops(c, k->nloops);
+}
+
+void cg_kernel_body(CgCtx *c) {
+  Node *n = c->k->root;
+  switch (n->kind) {
+  case NODE_MAP: case NODE_GATHER: body_elementwise(c, n); break;
+  case NODE_SCATTER: body_scatter(c, n); break;
+  case NODE_OPAQUE: ir_fail(c->g, "no C kernel for OPAQUE '%s'", n->opaque_name);
+  default: jtc_unreachable();
+  }
+}

@@ -1,0 +1,66 @@
+/* passes.h: the pass pipeline and the Plan it produces for the code generators.
+ *
+ * Passes run in one ordered, named list (pipeline.c): simplify, dce, fuse,
+ * schedule, memplan. After them the Plan holds the kernels in execution
+ * order, each with every decision a code generator needs (loop domain, loop
+ * order, reduction strategy, parallel loops) and every materialized buffer
+ * with its arena offset. Code generators print the Plan and decide nothing.
+ */
+#ifndef JTC_PASSES_H
+#define JTC_PASSES_H
+
+#include "ir/ir.h"
+
+/* A kernel computes one materialized node (root) with its inlined producers. */
+typedef struct {
+  Node *root;
+  int ndom;
+  int64_t dom[IR_MAX_RANK];   /* loop extents; var k is i<k> */
+  int nloops;                 /* loops actually emitted: vars of extent 1 are the constant 0 */
+  int order[IR_MAX_RANK];     /* loop nest, outermost first (var numbers), nloops entries */
+  int nouter;                 /* acc_reg: loops order[0..nouter) define the output element */
+  bool acc_reg;               /* SCATTER: reduce the inner loops in a register, store once */
+  int npar;                   /* outermost loops run in parallel (OpenMP collapse count), 0 = serial */
+  int nfused;                 /* inlined nodes, for the comment block */
+  Node **fused;
+} Kernel;
+
+typedef enum { BUF_INPUT, BUF_OUTPUT, BUF_CONST, BUF_ARENA } BufKind;
+
+typedef struct {
+  Graph *g;
+  Node **nodes; int nnodes;   /* live nodes, topological (creation) order */
+  Kernel *kernels; int nkernels;
+  int64_t arena_bytes;        /* activations, 64-byte aligned offsets */
+  int64_t const_bytes;        /* weights and other constants */
+  int64_t peak_live_bytes;    /* largest sum of simultaneously live arena buffers */
+} Plan;
+
+typedef struct {
+  const char *name;
+  void (*run)(Plan *p);
+  const char *what;
+} Pass;
+
+extern const Pass pass_list[];
+extern const int pass_count;
+
+/* Run the pipeline; dump_after names a pass whose result is printed to dump (or NULL;
+ * "all" dumps after every pass). Returns NULL with g->errmsg set on failure. */
+Plan *pass_run_all(Graph *g, const char *dump_after, FILE *dump);
+void pass_dump(FILE *f, const Plan *p, const char *title);
+/* Verify the graph's invariants (kinds, arity, shapes, map ranks); internal error on failure. */
+void pass_verify(const Plan *p, const char *after);
+
+/* Helpers shared by passes and code generators */
+BufKind pass_buf_kind(const Node *n);
+bool pass_is_buffer(const Node *n);       /* LEAF or materialized */
+bool pass_is_scalar_const(const Node *n); /* a single-element constant, printed inline */
+
+void pass_simplify(Plan *p);
+void pass_dce(Plan *p);
+void pass_fuse(Plan *p);
+void pass_schedule(Plan *p);
+void pass_memplan(Plan *p);
+
+#endif
