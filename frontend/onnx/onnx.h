@@ -1,0 +1,31 @@
+/* onnx.h: the ONNX frontend. onnx_load reads a .onnx file (protobuf, parsed by
+ * protobuf-c against Debian's onnx.proto) and lowers every node to meta-ops
+ * through the constructors in ir/ops.h, so the Graph it returns is already the
+ * meta-op graph: shapes inferred, constant subgraphs folded. Errors are
+ * collected (all unsupported operators at once, then one message per failing
+ * node), printed to stderr and kept for onnx_last_error().
+ */
+#ifndef JTC_ONNX_H
+#define JTC_ONNX_H
+
+#include "ir/ir.h"
+
+/* A --shape override: dims for the graph input `name` (rank must match the model's). */
+typedef struct { const char *name; int rank; int64_t dims[IR_MAX_RANK]; } OnnxShapeOverride;
+typedef struct { const OnnxShapeOverride *shapes; int nshapes; } OnnxOptions;
+
+/* Load path into a new Graph (opt may be NULL); on failure print every error to
+ * stderr ("path: node 'x' (Op, #3): what") and return NULL. */
+Graph *onnx_load(const char *path, const OnnxOptions *opt);
+
+/* Read one serialized TensorProto file (ONNX test data layout): dtype, shape and
+ * dense row-major data (malloc'ed, caller frees; NULL when it has no elements).
+ * Returns 0 on success, else writes a message to err and returns -1. */
+int onnx_read_tensor_file(const char *path, Dtype *dt, int *rank, int64_t dims[IR_MAX_RANK],
+                          void **data, char *err, size_t errlen);
+
+/* All error text of the most recent failed onnx_load ("" after a success).
+ * Valid until the next onnx_load; one message per line. */
+const char *onnx_last_error(void);
+
+#endif

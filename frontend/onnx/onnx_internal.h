@@ -1,0 +1,125 @@
+/* onnx_internal.h: what the ONNX frontend's files share and nothing else
+ * includes: the lowering context handed to each op's lowering function, the
+ * op table's row type, attribute and constant-input helpers (onnx_attr.c),
+ * tensor decoding (onnx_tensor.c) and the lowering functions of each family
+ * (onnx_lower_*.c), which the op table (onnx_ops.c) lists.
+ */
+#ifndef JTC_ONNX_INTERNAL_H
+#define JTC_ONNX_INTERNAL_H
+
+#include "frontend/onnx/onnx.h"
+#include "ir/ops.h"
+#include "onnx.pb-c.h"
+
+/* Everything a lowering sees. Lowerings fail with ir_fail(c->g, ...): the
+ * loader has set g->context to "node 'name' (Op, #k)" so messages say where. */
+typedef struct OnnxCtx {
+  Graph *g;
+  const Onnx__NodeProto *node;
+  int opset;               /* default-domain opset version of the model */
+  int nin;                 /* node->n_input */
+  Node **in;               /* in[k]: input k, NULL where the name is "" (absent optional) */
+  int nout;                /* node->n_output */
+  Node **out;              /* set by the lowering; out[k] for node->output[k] */
+  const char *model_dir;   /* for external data of tensor attributes */
+} OnnxCtx;
+
+typedef void (*OnnxLowerFn)(OnnxCtx *c);
+
+/* One row of the op table: op_type, opsets [min_opset, max_opset] (max 0:
+ * no upper bound), lowering. */
+typedef struct {
+  const char *name;
+  int min_opset, max_opset;
+  OnnxLowerFn lower;
+} OnnxOpRow;
+
+/* onnx_ops.c: the row for op_type at this opset, NULL if unsupported. */
+const OnnxOpRow *onnx_find_op(const char *op_type, int opset);
+
+/* ---- onnx_attr.c: attributes ---- */
+const Onnx__AttributeProto *onnx_attr(OnnxCtx *c, const char *name); /* NULL if absent */
+int64_t onnx_attr_int(OnnxCtx *c, const char *name, int64_t def);
+double onnx_attr_float(OnnxCtx *c, const char *name, double def);
+const char *onnx_attr_string(OnnxCtx *c, const char *name, const char *def); /* arena copy */
+/* Copies at most max values into out; returns the count, or -1 when absent.
+ * More than max values fails with a message naming the attribute. */
+int onnx_attr_ints(OnnxCtx *c, const char *name, int64_t *out, int max);
+int onnx_attr_floats(OnnxCtx *c, const char *name, double *out, int max);
+/* A TENSOR attribute as a constant node, or NULL if absent. */
+Node *onnx_attr_tensor(OnnxCtx *c, const char *name);
+
+/* ---- onnx_attr.c: inputs and outputs ---- */
+Node *onnx_input(OnnxCtx *c, int k, const char *what);  /* required: fails if absent */
+Node *onnx_opt_input(OnnxCtx *c, int k);                /* NULL if absent */
+/* Input k must be a constant integer tensor of rank <= 1 (after folding);
+ * copies its values (at most max). "input 'shape' must be a constant ..." otherwise. */
+int onnx_const_ints(OnnxCtx *c, int k, const char *what, int64_t *out, int max);
+/* Input k must be a constant with one element; returns it as double. */
+double onnx_const_scalar(OnnxCtx *c, int k, const char *what);
+bool onnx_out_wanted(const OnnxCtx *c, int k);          /* output k exists and is named */
+/* Normalize an ONNX axis (negative counts from the end) for a tensor of `rank`. */
+int onnx_axis(OnnxCtx *c, int64_t axis, int rank, const char *what);
+/* Fold n to a constant if it is computed only from constants and small.
+ * Nodes older than `first_id` are taken as already folded where possible. */
+Node *onnx_fold(Graph *g, Node *n, int first_id);
+/* Printable op type and node name for messages. */
+const char *onnx_op_type(const Onnx__NodeProto *node);
+
+/* ---- onnx_tensor.c ---- */
+/* Read a whole regular, non-empty file (malloc'ed). 0, or -1 with "path: why" in err. */
+int onnx_read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen);
+Dtype onnx_dtype(int onnx_type);        /* DT_UNDEF if unsupported */
+const char *onnx_dtype_name(int onnx_type);
+/* Decode a TensorProto to dense little-endian-host data (malloc'ed, NULL if
+ * numel == 0). model_dir resolves external data (NULL: refuse external data).
+ * Returns 0, or -1 with a message in err. */
+int onnx_tensor_decode(const Onnx__TensorProto *t, const char *model_dir, Dtype *dt, int *rank,
+                       int64_t dims[IR_MAX_RANK], void **data, char *err, size_t errlen);
+/* Decode as a graph constant (fails through ir_fail). */
+Node *onnx_tensor_const(Graph *g, const Onnx__TensorProto *t, const char *model_dir);
+
+/* ---- lowering functions, one per op family (listed in onnx_ops.c) ---- */
+/* onnx_lower_math.c */
+void onnx_lower_unary(OnnxCtx *c);
+void onnx_lower_binary(OnnxCtx *c);
+void onnx_lower_variadic(OnnxCtx *c);
+void onnx_lower_activation(OnnxCtx *c);
+void onnx_lower_clip(OnnxCtx *c);
+void onnx_lower_cast(OnnxCtx *c);
+void onnx_lower_identity(OnnxCtx *c);
+void onnx_lower_dropout(OnnxCtx *c);
+void onnx_lower_where(OnnxCtx *c);
+void onnx_lower_reduce(OnnxCtx *c);
+/* onnx_lower_nn.c */
+void onnx_lower_conv(OnnxCtx *c);
+void onnx_lower_conv_transpose(OnnxCtx *c);
+void onnx_lower_gemm(OnnxCtx *c);
+void onnx_lower_matmul(OnnxCtx *c);
+void onnx_lower_pool(OnnxCtx *c);
+void onnx_lower_global_pool(OnnxCtx *c);
+void onnx_lower_batchnorm(OnnxCtx *c);
+void onnx_lower_layernorm(OnnxCtx *c);
+void onnx_lower_instancenorm(OnnxCtx *c);
+void onnx_lower_softmax(OnnxCtx *c);
+/* onnx_lower_shape.c */
+void onnx_lower_reshape(OnnxCtx *c);
+void onnx_lower_flatten(OnnxCtx *c);
+void onnx_lower_transpose(OnnxCtx *c);
+void onnx_lower_concat(OnnxCtx *c);
+void onnx_lower_split(OnnxCtx *c);
+void onnx_lower_slice(OnnxCtx *c);
+void onnx_lower_squeeze(OnnxCtx *c);
+void onnx_lower_unsqueeze(OnnxCtx *c);
+void onnx_lower_pad(OnnxCtx *c);
+void onnx_lower_gather(OnnxCtx *c);
+void onnx_lower_expand(OnnxCtx *c);
+void onnx_lower_tile(OnnxCtx *c);
+/* onnx_lower_const.c */
+void onnx_lower_constant(OnnxCtx *c);
+void onnx_lower_shape(OnnxCtx *c);
+void onnx_lower_size(OnnxCtx *c);
+void onnx_lower_constant_of_shape(OnnxCtx *c);
+void onnx_lower_range(OnnxCtx *c);
+
+#endif

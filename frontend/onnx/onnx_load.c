@@ -1,0 +1,451 @@
+/* onnx_load.c: the ONNX loader. It reads the file, unpacks the ModelProto
+ * with protobuf-c, resolves the default-domain opset, and then, in order:
+ *   1. scans every node and reports all unsupported operators in one message
+ *      (and stops there: lowering half a model helps nobody);
+ *   2. makes constants of the initializers and inputs of the other graph
+ *      inputs (symbolic dims from --shape overrides, else 1 with a warning);
+ *   3. lowers each node through its op-table row (onnx_ops.c), with
+ *      g->context naming the node so constructor errors say where. ir_fail
+ *      unwinds to a jmp_buf here: the message is recorded, the node's outputs
+ *      are marked missing (dependents are skipped quietly) and loading goes on
+ *      so one run reports every independent error;
+ *   4. marks the graph outputs.
+ * Value names map to Node*s through a small open-addressing table that lives
+ * only while loading; names point into the unpacked model.
+ */
+#include "frontend/onnx/onnx_internal.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_REPORTED 100 /* errors kept in full; more are counted */
+
+/* ---- error text of the last load ---- */
+static char *err_text;
+static size_t err_len, err_cap;
+static int err_count;
+
+const char *onnx_last_error(void) {
+  return err_text ? err_text : "";
+}
+
+static void err_reset(void) {
+  err_len = 0;
+  err_count = 0;
+  if (err_text) err_text[0] = 0;
+}
+
+static void err_add(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void err_add(const char *fmt, ...) {
+  char line[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (++err_count > MAX_REPORTED) return;
+  fprintf(stderr, "%s\n", line);
+  size_t n = strlen(line);
+  if (err_len + n + 2 > err_cap) {
+    size_t cap = (err_len + n + 2) * 2;
+    char *t = realloc(err_text, cap);
+    if (!t) return;
+    err_text = t;
+    err_cap = cap;
+  }
+  memcpy(err_text + err_len, line, n);
+  err_len += n;
+  err_text[err_len++] = '\n';
+  err_text[err_len] = 0;
+}
+
+/* ---- value table: ONNX value name -> Node* ---- */
+static Node missing_value; /* a producer failed; dependents are skipped quietly */
+#define MISSING (&missing_value)
+
+typedef struct { const char *name; Node *node; } Value;
+
+typedef struct {
+  const char *path;
+  char *dir;                 /* model's directory, for external data */
+  Graph *g;
+  Onnx__ModelProto *model;
+  const Onnx__GraphProto *graph;
+  const OnnxOptions *opt;
+  int opset;
+  Value *vals;               /* open addressing, cap a power of two */
+  size_t cap, count;
+  char ctx[600];             /* g->context for the current item */
+} Loader;
+
+static uint32_t hash_str(const char *s) {
+  uint32_t h = 2166136261u;
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+  return h;
+}
+
+static Value *val_slot(Loader *L, const char *name) {
+  size_t m = L->cap - 1;
+  for (size_t i = hash_str(name) & m;; i = (i + 1) & m)
+    if (!L->vals[i].name || !strcmp(L->vals[i].name, name)) return &L->vals[i];
+}
+
+static Node *val_get(Loader *L, const char *name) {
+  Value *v = val_slot(L, name);
+  return v->name ? v->node : NULL;
+}
+
+static void val_set(Loader *L, const char *name, Node *n) {
+  if ((L->count + 1) * 2 > L->cap) {
+    size_t ocap = L->cap;
+    Value *old = L->vals;
+    L->cap = ocap ? ocap * 2 : 256;
+    L->vals = calloc(L->cap, sizeof(Value));
+    if (!L->vals) jtc_internal(__FILE__, __LINE__, "out of memory");
+    for (size_t i = 0; i < ocap; i++)
+      if (old[i].name) *val_slot(L, old[i].name) = old[i];
+    free(old);
+  }
+  Value *v = val_slot(L, name);
+  if (!v->name) L->count++;
+  v->name = name;
+  v->node = n;
+}
+
+/* ---- guarded steps: ir_fail inside fn lands here ---- */
+typedef void (*StepFn)(Loader *L, size_t k);
+
+static void record_failure(Loader *L) {
+  if (L->g->errmsg[0]) err_add("%s", L->g->errmsg);
+  else err_add("%s: %s: failed", L->path, L->ctx);
+  L->g->errmsg[0] = 0;
+}
+
+/* Runs fn(L, k); returns false (message recorded) if it failed. */
+static bool guarded(Loader *L, StepFn fn, size_t k) {
+  jmp_buf jb;
+  L->g->on_error = &jb;
+  if (setjmp(jb)) {
+    L->g->on_error = NULL;
+    record_failure(L);
+    return false;
+  }
+  fn(L, k);
+  L->g->on_error = NULL;
+  return true;
+}
+
+static void set_context(Loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_context(Loader *L, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(L->ctx, sizeof L->ctx, fmt, ap);
+  va_end(ap);
+  L->g->context = L->ctx;
+}
+
+static const char *node_name(const Onnx__NodeProto *nd, size_t k, char *buf, size_t n) {
+  if (nd->name && *nd->name) return nd->name;
+  snprintf(buf, n, "%s_%zu", onnx_op_type(nd), k);
+  return buf;
+}
+
+static bool default_domain(const char *d) {
+  return !d || !*d || !strcmp(d, "ai.onnx");
+}
+
+/* ---- 1. unsupported operators, all at once ---- */
+static bool check_ops(Loader *L) {
+  typedef struct { char key[160]; int count; char first[160]; bool opset_only; } Bad;
+  Bad *bad = NULL;
+  int nbad = 0, capbad = 0;
+  for (size_t k = 0; k < L->graph->n_node; k++) {
+    const Onnx__NodeProto *nd = L->graph->node[k];
+    char key[160], nm[64];
+    bool opset_only = false;
+    if (default_domain(nd->domain)) {
+      if (onnx_find_op(onnx_op_type(nd), L->opset)) continue;
+      opset_only = onnx_find_op(onnx_op_type(nd), 0) != NULL;
+      snprintf(key, sizeof key, "%s", onnx_op_type(nd));
+    } else {
+      snprintf(key, sizeof key, "%s.%s", nd->domain, onnx_op_type(nd));
+    }
+    int j = 0;
+    while (j < nbad && strcmp(bad[j].key, key)) j++;
+    if (j == nbad) {
+      if (nbad == capbad) {
+        capbad = capbad ? capbad * 2 : 8;
+        Bad *t = realloc(bad, (size_t)capbad * sizeof *bad);
+        if (!t) jtc_internal(__FILE__, __LINE__, "out of memory");
+        bad = t;
+      }
+      memset(&bad[nbad], 0, sizeof *bad);
+      snprintf(bad[nbad].key, sizeof bad[nbad].key, "%s", key);
+      snprintf(bad[nbad].first, sizeof bad[nbad].first, "%s", node_name(nd, k, nm, sizeof nm));
+      bad[nbad].opset_only = opset_only;
+      nbad++;
+    }
+    bad[j].count++;
+  }
+  if (!nbad) return true;
+  size_t cap = 256 + (size_t)nbad * 400, len = 0;
+  char *msg = malloc(cap);
+  if (!msg) jtc_internal(__FILE__, __LINE__, "out of memory");
+  len += (size_t)snprintf(msg + len, cap - len, "%s: %d unsupported operator%s:", L->path, nbad, nbad > 1 ? "s" : "");
+  for (int j = 0; j < nbad; j++)
+    len += (size_t)snprintf(msg + len, cap - len, "%s %s%s (%d node%s, first '%s')", j ? "," : "", bad[j].key,
+                            bad[j].opset_only ? " at this opset" : "", bad[j].count, bad[j].count > 1 ? "s" : "",
+                            bad[j].first);
+  err_add("%s (model opset %d)", msg, L->opset);
+  free(msg);
+  free(bad);
+  return false;
+}
+
+/* ---- 2. initializers and graph inputs ---- */
+static void load_initializer(Loader *L, size_t k) {
+  const Onnx__TensorProto *t = L->graph->initializer[k];
+  const char *name = t->name ? t->name : "";
+  set_context(L, "initializer '%s'", name);
+  if (!*name) ir_fail(L->g, "initializer #%zu has no name", k);
+  Node *n = onnx_tensor_const(L->g, t, L->dir);
+  n->name = ir_strdup(L->g, name);
+  val_set(L, name, n);
+}
+
+static const OnnxShapeOverride *find_override(Loader *L, const char *name) {
+  if (!L->opt) return NULL;
+  for (int k = 0; k < L->opt->nshapes; k++)
+    if (L->opt->shapes[k].name && !strcmp(L->opt->shapes[k].name, name)) return &L->opt->shapes[k];
+  return NULL;
+}
+
+static void load_input(Loader *L, size_t k) {
+  const Onnx__ValueInfoProto *vi = L->graph->input[k];
+  const char *name = vi->name ? vi->name : "";
+  set_context(L, "graph input '%s'", name);
+  if (!*name) ir_fail(L->g, "graph input #%zu has no name", k);
+  if (val_get(L, name)) return; /* an initializer: a constant, not an input */
+  const Onnx__TypeProto *tp = vi->type;
+  if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
+    ir_fail(L->g, "only tensor inputs are supported");
+  const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+  Dtype dt = onnx_dtype(tt->elem_type);
+  if (dt == DT_UNDEF) ir_fail(L->g, "element type %s is not supported", onnx_dtype_name(tt->elem_type));
+  const OnnxShapeOverride *ov = find_override(L, name);
+  int64_t dims[IR_MAX_RANK];
+  int rank;
+  if (!tt->shape && !ov)
+    ir_fail(L->g, "the model gives no shape; set one with --shape %s=d0,d1,...", name);
+  if (tt->shape && tt->shape->n_dim > IR_MAX_RANK)
+    ir_fail(L->g, "rank %zu exceeds the limit of %d", tt->shape->n_dim, IR_MAX_RANK);
+  if (ov) {
+    if (ov->rank < 0 || ov->rank > IR_MAX_RANK) ir_fail(L->g, "--shape %s has a bad rank %d", name, ov->rank);
+    if (tt->shape && (size_t)ov->rank != tt->shape->n_dim)
+      ir_fail(L->g, "--shape %s gives %d dims, the model's input is %zu-D", name, ov->rank, tt->shape->n_dim);
+    rank = ov->rank;
+    for (int d = 0; d < rank; d++) {
+      if (ov->dims[d] < 0) ir_fail(L->g, "--shape %s: dim %d is negative", name, d);
+      dims[d] = ov->dims[d];
+    }
+  } else {
+    rank = (int)tt->shape->n_dim;
+    for (int d = 0; d < rank; d++) {
+      const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[d];
+      if (dim && dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && dim->dim_value >= 0) {
+        dims[d] = dim->dim_value;
+        continue;
+      }
+      const char *sym = dim && dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? dim->dim_param : NULL;
+      fprintf(stderr, "%s: warning: input '%s' dim %d is %s%s%s; using 1 (set it with --shape %s=...)\n", L->path, name,
+              d, sym ? "symbolic ('" : "unknown", sym ? sym : "", sym ? "')" : "", name);
+      dims[d] = 1;
+    }
+  }
+  Node *n = ir_input(L->g, name, dt, rank, dims);
+  if (!n->name) n->name = ir_strdup(L->g, name);
+  val_set(L, name, n);
+}
+
+static void check_overrides(Loader *L) {
+  if (!L->opt) return;
+  for (int k = 0; k < L->opt->nshapes; k++) {
+    const char *name = L->opt->shapes[k].name ? L->opt->shapes[k].name : "";
+    bool found = false;
+    for (size_t j = 0; j < L->graph->n_input && !found; j++) {
+      const char *in = L->graph->input[j]->name;
+      if (in && !strcmp(in, name)) found = true;
+    }
+    if (!found) err_add("%s: --shape names '%s', which is not a graph input", L->path, name);
+  }
+}
+
+/* ---- 3. nodes ---- */
+static void mark_outputs_missing(Loader *L, const Onnx__NodeProto *nd) {
+  for (size_t j = 0; j < nd->n_output; j++)
+    if (nd->output[j] && *nd->output[j]) val_set(L, nd->output[j], MISSING);
+}
+
+static void lower_node(Loader *L, size_t k) {
+  const Onnx__NodeProto *nd = L->graph->node[k];
+  Graph *g = L->g;
+  char buf[64];
+  const char *name = node_name(nd, k, buf, sizeof buf);
+  const char *op = onnx_op_type(nd);
+  set_context(L, "node '%s' (%s, #%zu)", name, op, k);
+  g->cur_origin = ir_strdup(g, name);
+  g->cur_op = ir_strdup(g, op);
+
+  OnnxCtx c = {0};
+  c.g = g;
+  c.node = nd;
+  c.opset = L->opset;
+  c.model_dir = L->dir;
+  c.nin = (int)nd->n_input;
+  c.nout = (int)nd->n_output;
+  c.in = ir_alloc_array(g, nd->n_input + 1, sizeof(Node *));
+  c.out = ir_alloc_array(g, nd->n_output + 1, sizeof(Node *));
+  for (size_t j = 0; j < nd->n_input; j++) {
+    const char *in = nd->input[j];
+    if (!in || !*in) continue; /* absent optional input */
+    Node *v = val_get(L, in);
+    if (v == MISSING) {
+      mark_outputs_missing(L, nd); /* its producer already failed: stay quiet */
+      return;
+    }
+    if (!v) ir_fail(g, "input '%s' is not a graph input, an initializer or an earlier node's output", in);
+    c.in[j] = v;
+  }
+  const OnnxOpRow *row = onnx_find_op(op, L->opset);
+  JTC_ASSERT(row != NULL); /* check_ops made sure */
+  int first_id = g->last ? g->last->id + 1 : 0;
+  row->lower(&c);
+  for (size_t j = 0; j < nd->n_output; j++) {
+    if (!onnx_out_wanted(&c, (int)j)) continue;
+    if (!c.out[j]) ir_fail(g, "output #%zu ('%s') is not supported", j, nd->output[j]);
+    c.out[j] = onnx_fold(g, c.out[j], first_id);
+  }
+  for (size_t j = 0; j < nd->n_output; j++)
+    if (onnx_out_wanted(&c, (int)j)) val_set(L, nd->output[j], c.out[j]);
+}
+
+static void lower_node_step(Loader *L, size_t k) {
+  lower_node(L, k);
+}
+
+/* ---- 4. graph outputs ---- */
+static void mark_output(Loader *L, size_t k) {
+  const Onnx__ValueInfoProto *vi = L->graph->output[k];
+  const char *name = vi->name ? vi->name : "";
+  set_context(L, "graph output '%s'", name);
+  Node *n = val_get(L, name);
+  if (n == MISSING) return;
+  if (!n) ir_fail(L->g, "no node, initializer or input produces it");
+  L->g->cur_origin = NULL;
+  L->g->cur_op = NULL;
+  /* an output gets its own buffer: copy inputs, constants and repeated outputs */
+  if (n->kind == NODE_LEAF || (n->flags & NF_OUTPUT)) n = ir_unary(L->g, MAP_COPY, n);
+  ir_mark_output(L->g, n, ir_strdup(L->g, name));
+}
+
+static int model_opset(const Onnx__ModelProto *m, bool *found) {
+  *found = false;
+  int64_t v = 1;
+  for (size_t k = 0; k < m->n_opset_import; k++) {
+    const Onnx__OperatorSetIdProto *o = m->opset_import[k];
+    if (o && default_domain(o->domain) && o->has_version) {
+      v = o->version;
+      *found = true;
+    }
+  }
+  return v < 1 ? 1 : v > 1000 ? 1000 : (int)v;
+}
+
+static char *dir_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) return strdup(".");
+  if (slash == path) return strdup("/");
+  char *d = malloc((size_t)(slash - path) + 1);
+  if (d) {
+    memcpy(d, path, (size_t)(slash - path));
+    d[slash - path] = 0;
+  }
+  return d;
+}
+
+Graph *onnx_load(const char *path, const OnnxOptions *opt) {
+  err_reset();
+  uint8_t *buf;
+  size_t len;
+  char msg[1024];
+  if (onnx_read_file(path, &buf, &len, msg, sizeof msg) != 0) {
+    err_add("%s", msg);
+    return NULL;
+  }
+  Onnx__ModelProto *model = onnx__model_proto__unpack(NULL, len, buf);
+  free(buf);
+  if (!model) {
+    err_add("%s: not an ONNX model (protobuf parse failed; truncated or corrupt file?)", path);
+    return NULL;
+  }
+  if (!model->graph) {
+    err_add("%s: the model has no graph", path);
+    onnx__model_proto__free_unpacked(model, NULL);
+    return NULL;
+  }
+  Loader L = {0};
+  L.path = path;
+  L.model = model;
+  L.graph = model->graph;
+  L.opt = opt;
+  bool found;
+  L.opset = model_opset(model, &found);
+  if (!found && model->has_ir_version && model->ir_version >= 3) {
+    err_add("%s: the model imports no default-domain (ai.onnx) opset", path);
+    onnx__model_proto__free_unpacked(model, NULL);
+    return NULL;
+  }
+  if (!check_ops(&L)) {
+    onnx__model_proto__free_unpacked(model, NULL);
+    return NULL;
+  }
+  L.dir = dir_of(path);
+  L.g = ir_graph_new();
+  Graph *g = L.g;
+  g->file = ir_strdup(g, path);
+  L.cap = 256;
+  L.vals = calloc(L.cap, sizeof(Value));
+  if (!L.vals) jtc_internal(__FILE__, __LINE__, "out of memory");
+
+  check_overrides(&L);
+  for (size_t k = 0; k < L.graph->n_initializer; k++)
+    if (L.graph->initializer[k]) guarded(&L, load_initializer, k);
+  for (size_t k = 0; k < L.graph->n_input; k++)
+    if (L.graph->input[k]) guarded(&L, load_input, k);
+  bool inputs_ok = err_count == 0; /* else nodes are not lowered at all */
+  if (inputs_ok)
+    for (size_t k = 0; k < L.graph->n_node; k++)
+      if (!guarded(&L, lower_node_step, k)) mark_outputs_missing(&L, L.graph->node[k]);
+  if (err_count == 0 && L.graph->n_output == 0) err_add("%s: the graph has no outputs", path);
+  if (inputs_ok)
+    for (size_t k = 0; k < L.graph->n_output; k++)
+      if (L.graph->output[k]) guarded(&L, mark_output, k);
+
+  if (err_count > MAX_REPORTED) {
+    int more = err_count - MAX_REPORTED;
+    err_count = MAX_REPORTED - 1; /* let one more line through */
+    err_add("%s: ... and %d more error%s", path, more, more > 1 ? "s" : "");
+    err_count = MAX_REPORTED + more;
+  }
+  g->context = NULL;
+  g->cur_origin = g->cur_op = NULL;
+  g->on_error = NULL;
+  free(L.vals);
+  free(L.dir);
+  onnx__model_proto__free_unpacked(model, NULL);
+  if (err_count) {
+    ir_graph_free(g);
+    return NULL;
+  }
+  return g;
+}

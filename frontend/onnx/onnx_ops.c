@@ -1,0 +1,152 @@
+/* onnx_ops.c: the ONNX op table: which operators the frontend supports, at
+ * which opsets, and the function that lowers each to meta-ops.
+ *
+ * How to add an operator:
+ *   1. Write its lowering in the family's file (onnx_lower_math.c: element-wise
+ *      and reductions; onnx_lower_nn.c: conv, pooling, normalization, matmul;
+ *      onnx_lower_shape.c: layout; onnx_lower_const.c: ops producing constants),
+ *      starting from TEMPLATE below, and declare it in onnx_internal.h.
+ *   2. Add one row here: {"OpType", first opset, last opset (0: open), lowering}.
+ *      If a later opset changes the semantics, either handle c->opset in the
+ *      lowering or end the row at the last version you implement.
+ *   3. Add a test: a backend-test directory name in tests/unit/test_onnx_conformance.c
+ *      (or a fixture in tests/data/make_onnx_fixtures.py).
+ *
+ * TEMPLATE (inputs are resolved Node*s, NULL where an optional input is absent;
+ * fail with ir_fail(c->g, ...): the loader has put the node's name in g->context):
+ *
+ *   void onnx_lower_myop(OnnxCtx *c) {
+ *     Node *x = onnx_input(c, 0, "X");                   // required input
+ *     Node *b = onnx_opt_input(c, 1);                    // optional input
+ *     double alpha = onnx_attr_float(c, "alpha", 1.0);   // attribute with default
+ *     int axis = onnx_axis(c, onnx_attr_int(c, "axis", -1), x->rank, "axis");
+ *     int64_t shape[IR_MAX_RANK];                        // a shape-like input must be constant
+ *     int n = onnx_const_ints(c, 2, "shape", shape, IR_MAX_RANK);
+ *     if (c->opset < 13) { ... }                         // older semantics
+ *     c->out[0] = ir_...(c->g, x, ...);                  // constructors from ir/ops.h
+ *     if (onnx_out_wanted(c, 1)) ir_fail(c->g, "output 'Mask' is not supported");
+ *   }
+ *
+ * Results are folded to constants by the loader when all their operands are.
+ */
+#include "frontend/onnx/onnx_internal.h"
+
+#include <string.h>
+
+static const OnnxOpRow op_table[] = {
+  /* element-wise unary (onnx_lower_math.c) */
+  {"Abs", 1, 0, onnx_lower_unary},
+  {"Neg", 1, 0, onnx_lower_unary},
+  {"Exp", 1, 0, onnx_lower_unary},
+  {"Log", 1, 0, onnx_lower_unary},
+  {"Sqrt", 1, 0, onnx_lower_unary},
+  {"Reciprocal", 1, 0, onnx_lower_unary},
+  {"Floor", 1, 0, onnx_lower_unary},
+  {"Ceil", 1, 0, onnx_lower_unary},
+  {"Round", 11, 0, onnx_lower_unary},
+  {"Sign", 9, 0, onnx_lower_unary},
+  {"Sin", 7, 0, onnx_lower_unary},
+  {"Cos", 7, 0, onnx_lower_unary},
+  {"Tan", 7, 0, onnx_lower_unary},
+  {"Asin", 7, 0, onnx_lower_unary},
+  {"Acos", 7, 0, onnx_lower_unary},
+  {"Atan", 7, 0, onnx_lower_unary},
+  {"Sinh", 9, 0, onnx_lower_unary},
+  {"Cosh", 9, 0, onnx_lower_unary},
+  {"Asinh", 9, 0, onnx_lower_unary},
+  {"Acosh", 9, 0, onnx_lower_unary},
+  {"Atanh", 9, 0, onnx_lower_unary},
+  {"Tanh", 1, 0, onnx_lower_unary},
+  {"Erf", 9, 0, onnx_lower_unary},
+  {"Sigmoid", 1, 0, onnx_lower_unary},
+  {"IsNaN", 9, 0, onnx_lower_unary},
+  {"Not", 1, 0, onnx_lower_unary},
+  /* activations */
+  {"Relu", 1, 0, onnx_lower_activation},
+  {"LeakyRelu", 1, 0, onnx_lower_activation},
+  {"PRelu", 1, 0, onnx_lower_activation},
+  {"Elu", 1, 0, onnx_lower_activation},
+  {"Selu", 1, 0, onnx_lower_activation},
+  {"HardSigmoid", 1, 0, onnx_lower_activation},
+  {"HardSwish", 14, 0, onnx_lower_activation},
+  {"Softplus", 1, 0, onnx_lower_activation},
+  {"Softsign", 1, 0, onnx_lower_activation},
+  {"Gelu", 20, 0, onnx_lower_activation},
+  {"Clip", 1, 0, onnx_lower_clip},
+  /* element-wise binary and variadic, numpy broadcasting */
+  {"Add", 1, 0, onnx_lower_binary},
+  {"Sub", 1, 0, onnx_lower_binary},
+  {"Mul", 1, 0, onnx_lower_binary},
+  {"Div", 1, 0, onnx_lower_binary},
+  {"Pow", 1, 0, onnx_lower_binary},
+  {"Mod", 10, 0, onnx_lower_binary},
+  {"Equal", 1, 0, onnx_lower_binary},
+  {"Less", 1, 0, onnx_lower_binary},
+  {"Greater", 1, 0, onnx_lower_binary},
+  {"LessOrEqual", 12, 0, onnx_lower_binary},
+  {"GreaterOrEqual", 12, 0, onnx_lower_binary},
+  {"And", 1, 0, onnx_lower_binary},
+  {"Or", 1, 0, onnx_lower_binary},
+  {"Xor", 1, 0, onnx_lower_binary},
+  {"Sum", 1, 0, onnx_lower_variadic},
+  {"Mean", 1, 0, onnx_lower_variadic},
+  {"Max", 1, 0, onnx_lower_variadic},
+  {"Min", 1, 0, onnx_lower_variadic},
+  {"Where", 9, 0, onnx_lower_where},
+  {"Cast", 1, 0, onnx_lower_cast},
+  {"Identity", 1, 0, onnx_lower_identity},
+  {"Dropout", 1, 0, onnx_lower_dropout},
+  /* reductions */
+  {"ReduceSum", 1, 0, onnx_lower_reduce},
+  {"ReduceMean", 1, 0, onnx_lower_reduce},
+  {"ReduceMax", 1, 0, onnx_lower_reduce},
+  {"ReduceMin", 1, 0, onnx_lower_reduce},
+  {"ReduceProd", 1, 0, onnx_lower_reduce},
+  {"ReduceSumSquare", 1, 0, onnx_lower_reduce},
+  {"ReduceL1", 1, 0, onnx_lower_reduce},
+  {"ReduceL2", 1, 0, onnx_lower_reduce},
+  {"ReduceLogSumExp", 1, 0, onnx_lower_reduce},
+  /* neural-network ops (onnx_lower_nn.c) */
+  {"Conv", 1, 0, onnx_lower_conv},
+  {"ConvTranspose", 1, 0, onnx_lower_conv_transpose},
+  {"Gemm", 1, 0, onnx_lower_gemm},
+  {"MatMul", 1, 0, onnx_lower_matmul},
+  {"MaxPool", 1, 0, onnx_lower_pool},
+  {"AveragePool", 1, 0, onnx_lower_pool},
+  {"GlobalAveragePool", 1, 0, onnx_lower_global_pool},
+  {"GlobalMaxPool", 1, 0, onnx_lower_global_pool},
+  {"BatchNormalization", 1, 0, onnx_lower_batchnorm},
+  {"LayerNormalization", 17, 0, onnx_lower_layernorm},
+  {"InstanceNormalization", 1, 0, onnx_lower_instancenorm},
+  {"Softmax", 1, 0, onnx_lower_softmax},
+  {"LogSoftmax", 1, 0, onnx_lower_softmax},
+  /* layout (onnx_lower_shape.c) */
+  {"Reshape", 1, 0, onnx_lower_reshape},
+  {"Flatten", 1, 0, onnx_lower_flatten},
+  {"Transpose", 1, 0, onnx_lower_transpose},
+  {"Concat", 1, 0, onnx_lower_concat},
+  {"Split", 1, 0, onnx_lower_split},
+  {"Slice", 1, 0, onnx_lower_slice},
+  {"Squeeze", 1, 0, onnx_lower_squeeze},
+  {"Unsqueeze", 1, 0, onnx_lower_unsqueeze},
+  {"Pad", 2, 0, onnx_lower_pad},
+  {"Gather", 1, 0, onnx_lower_gather},
+  {"Expand", 8, 0, onnx_lower_expand},
+  {"Tile", 6, 0, onnx_lower_tile},
+  /* constants (onnx_lower_const.c) */
+  {"Constant", 1, 0, onnx_lower_constant},
+  {"Shape", 1, 0, onnx_lower_shape},
+  {"Size", 1, 0, onnx_lower_size},
+  {"ConstantOfShape", 9, 0, onnx_lower_constant_of_shape},
+  {"Range", 11, 0, onnx_lower_range},
+};
+
+/* opset 0: any opset (used to tell "unknown op" from "known, other opset"). */
+const OnnxOpRow *onnx_find_op(const char *op_type, int opset) {
+  for (size_t k = 0; k < sizeof op_table / sizeof op_table[0]; k++) {
+    const OnnxOpRow *r = &op_table[k];
+    if (strcmp(r->name, op_type)) continue;
+    if (opset == 0 || (opset >= r->min_opset && (r->max_opset == 0 || opset <= r->max_opset))) return r;
+  }
+  return NULL;
+}

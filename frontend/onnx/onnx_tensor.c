@@ -1,0 +1,313 @@
+/* onnx_tensor.c: TensorProto decoding. A tensor's elements live in one of
+ * three places: a typed repeated field (float_data, int32_data for the small
+ * integer types, bool and the 16-bit floats' bits, int64_data, double_data,
+ * uint64_data for uint32/uint64), raw_data (little-endian bytes), or an
+ * external file beside the model (data_location EXTERNAL, keys location,
+ * offset, length). Every count and size the file claims is checked against the
+ * bytes actually present before anything is allocated, and external paths may
+ * not leave the model's directory. Also reads whole files for the loader and
+ * the ONNX test-data tensors (onnx_read_tensor_file).
+ */
+#include "frontend/onnx/onnx_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define ONNX_MAX_FILE ((int64_t)1 << 40) /* refuse anything larger outright */
+
+Dtype onnx_dtype(int t) {
+  switch (t) {
+  case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: return DT_F32;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8: return DT_U8;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: return DT_I8;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16: return DT_U16;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__INT16: return DT_I16;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: return DT_I32;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: return DT_I64;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: return DT_BOOL;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: return DT_F16;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: return DT_F64;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: return DT_U32;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: return DT_U64;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16: return DT_BF16;
+  default: return DT_UNDEF;
+  }
+}
+
+const char *onnx_dtype_name(int t) {
+  static const char *const names[] = {
+    "UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64", "STRING",
+    "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16",
+  };
+  if (t >= 0 && t < (int)(sizeof names / sizeof names[0])) return names[t];
+  return "unknown";
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (errlen) vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+int onnx_read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen) {
+  *buf = NULL;
+  *len = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    fclose(f);
+    return fail(err, errlen, "%s: not a regular file", path);
+  }
+  if (st.st_size <= 0) {
+    fclose(f);
+    return fail(err, errlen, "%s: empty file", path);
+  }
+  if ((int64_t)st.st_size > ONNX_MAX_FILE || (uint64_t)st.st_size > SIZE_MAX) {
+    fclose(f);
+    return fail(err, errlen, "%s: file too large (%lld bytes)", path, (long long)st.st_size);
+  }
+  size_t n = (size_t)st.st_size;
+  uint8_t *b = malloc(n);
+  if (!b) {
+    fclose(f);
+    return fail(err, errlen, "%s: out of memory reading %zu bytes", path, n);
+  }
+  if (fread(b, 1, n, f) != n) {
+    free(b);
+    fclose(f);
+    return fail(err, errlen, "%s: read error", path);
+  }
+  fclose(f);
+  *buf = b;
+  *len = n;
+  return 0;
+}
+
+static bool host_little_endian(void) {
+  const uint16_t one = 1;
+  return *(const uint8_t *)&one == 1;
+}
+
+static void swap_elements(uint8_t *p, size_t esz, int64_t n) {
+  for (int64_t k = 0; k < n; k++, p += esz)
+    for (size_t a = 0, b = esz - 1; a < b; a++, b--) {
+      uint8_t t = p[a];
+      p[a] = p[b];
+      p[b] = t;
+    }
+}
+
+/* A non-negative decimal integer, all of s. */
+static bool parse_size(const char *s, int64_t *v) {
+  if (!s || !*s) return false;
+  int64_t r = 0;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9') return false;
+    if (r > (INT64_MAX - (*s - '0')) / 10) return false;
+    r = r * 10 + (*s - '0');
+  }
+  *v = r;
+  return true;
+}
+
+/* location must stay inside the model's directory: relative, no ".." part. */
+static bool safe_relative_path(const char *p) {
+  if (!*p || p[0] == '/') return false;
+  for (const char *s = p; *s;) {
+    const char *e = strchr(s, '/');
+    size_t n = e ? (size_t)(e - s) : strlen(s);
+    if (n == 2 && s[0] == '.' && s[1] == '.') return false;
+    s += n;
+    if (*s == '/') s++;
+  }
+  return true;
+}
+
+static int read_external(const Onnx__TensorProto *t, const char *name, const char *model_dir,
+                         uint8_t *dst, size_t bytes, char *err, size_t errlen) {
+  const char *loc = NULL, *off_s = NULL, *len_s = NULL;
+  for (size_t k = 0; k < t->n_external_data; k++) {
+    const Onnx__StringStringEntryProto *e = t->external_data[k];
+    if (!e || !e->key) continue;
+    if (!strcmp(e->key, "location")) loc = e->value;
+    else if (!strcmp(e->key, "offset")) off_s = e->value;
+    else if (!strcmp(e->key, "length")) len_s = e->value;
+  }
+  if (!loc) return fail(err, errlen, "tensor '%s': external data without a 'location'", name);
+  if (!model_dir) return fail(err, errlen, "tensor '%s': external data is not allowed here", name);
+  if (!safe_relative_path(loc))
+    return fail(err, errlen, "tensor '%s': external data location '%s' is outside the model's directory",
+                name, loc);
+  int64_t off = 0, len = -1;
+  if (off_s && !parse_size(off_s, &off))
+    return fail(err, errlen, "tensor '%s': bad external data offset '%s'", name, off_s);
+  if (len_s && !parse_size(len_s, &len))
+    return fail(err, errlen, "tensor '%s': bad external data length '%s'", name, len_s);
+  size_t plen = strlen(model_dir) + strlen(loc) + 2;
+  char *path = malloc(plen);
+  if (!path) return fail(err, errlen, "out of memory");
+  snprintf(path, plen, "%s/%s", model_dir, loc);
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    fail(err, errlen, "tensor '%s': cannot open external data '%s': %s", name, path, strerror(errno));
+    free(path);
+    return -1;
+  }
+  struct stat st;
+  int rc = 0;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    rc = fail(err, errlen, "tensor '%s': external data '%s' is not a regular file", name, path);
+  } else if (off > (int64_t)st.st_size) {
+    rc = fail(err, errlen, "tensor '%s': external data offset %lld is past the end of '%s' (%lld bytes)",
+              name, (long long)off, path, (long long)st.st_size);
+  } else {
+    int64_t avail = (int64_t)st.st_size - off;
+    if (len < 0) len = avail;
+    if (len > avail)
+      rc = fail(err, errlen, "tensor '%s': external data wants %lld bytes at offset %lld, '%s' has %lld",
+                name, (long long)len, (long long)off, path, (long long)avail);
+    else if ((uint64_t)len != (uint64_t)bytes)
+      rc = fail(err, errlen, "tensor '%s': external data has %lld bytes, the shape needs %zu", name,
+                (long long)len, bytes);
+    else if (bytes && (fseeko(f, (off_t)off, SEEK_SET) != 0 || fread(dst, 1, bytes, f) != bytes))
+      rc = fail(err, errlen, "tensor '%s': cannot read external data '%s'", name, path);
+  }
+  fclose(f);
+  free(path);
+  return rc;
+}
+
+int onnx_tensor_decode(const Onnx__TensorProto *t, const char *model_dir, Dtype *dtp, int *rankp,
+                       int64_t dims[IR_MAX_RANK], void **datap, char *err, size_t errlen) {
+  const char *name = t->name && *t->name ? t->name : "?";
+  *datap = NULL;
+  if (!t->has_data_type) return fail(err, errlen, "tensor '%s': no data_type", name);
+  Dtype dt = onnx_dtype(t->data_type);
+  if (dt == DT_UNDEF)
+    return fail(err, errlen, "tensor '%s': element type %s is not supported", name, onnx_dtype_name(t->data_type));
+  if (t->segment) return fail(err, errlen, "tensor '%s': segmented tensors are not supported", name);
+  if (t->n_dims > IR_MAX_RANK)
+    return fail(err, errlen, "tensor '%s': rank %zu exceeds the limit of %d", name, t->n_dims, IR_MAX_RANK);
+  int64_t numel = 1;
+  for (size_t k = 0; k < t->n_dims; k++) {
+    int64_t d = t->dims[k];
+    if (d < 0) return fail(err, errlen, "tensor '%s': negative dimension %lld", name, (long long)d);
+    if (d && numel > INT64_MAX / d) return fail(err, errlen, "tensor '%s': element count overflows", name);
+    numel *= d;
+    dims[k] = d;
+  }
+  size_t esz = dt_size(dt);
+  if ((uint64_t)numel > (uint64_t)(SIZE_MAX / 2) / esz)
+    return fail(err, errlen, "tensor '%s': %lld elements is too large", name, (long long)numel);
+  size_t bytes = (size_t)numel * esz;
+
+  /* Find the source and check its size before allocating. */
+  enum { SRC_RAW, SRC_EXT, SRC_F32, SRC_I32, SRC_I64, SRC_F64, SRC_U64 } src;
+  size_t have = 0;
+  if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+    src = SRC_EXT;
+    have = bytes; /* checked against the file by read_external */
+  } else if (t->has_raw_data) {
+    src = SRC_RAW;
+    if (t->raw_data.len != bytes)
+      return fail(err, errlen, "tensor '%s': raw_data has %zu bytes, shape and type need %zu", name,
+                  t->raw_data.len, bytes);
+    have = bytes;
+  } else {
+    switch (dt) {
+    case DT_F32: src = SRC_F32; have = t->n_float_data; break;
+    case DT_I64: src = SRC_I64; have = t->n_int64_data; break;
+    case DT_F64: src = SRC_F64; have = t->n_double_data; break;
+    case DT_U32: case DT_U64: src = SRC_U64; have = t->n_uint64_data; break;
+    default: src = SRC_I32; have = t->n_int32_data; break;
+    }
+    if ((uint64_t)have != (uint64_t)numel)
+      return fail(err, errlen, "tensor '%s': has %zu values, shape needs %lld", name, have, (long long)numel);
+  }
+  *dtp = dt;
+  *rankp = (int)t->n_dims;
+  if (numel == 0) return 0;
+  uint8_t *data = malloc(bytes);
+  if (!data) return fail(err, errlen, "tensor '%s': out of memory (%zu bytes)", name, bytes);
+  switch (src) {
+  case SRC_EXT:
+    if (read_external(t, name, model_dir, data, bytes, err, errlen) != 0) {
+      free(data);
+      return -1;
+    }
+    if (!host_little_endian()) swap_elements(data, esz, numel);
+    break;
+  case SRC_RAW:
+    memcpy(data, t->raw_data.data, bytes);
+    if (!host_little_endian()) swap_elements(data, esz, numel);
+    break;
+  case SRC_F32: memcpy(data, t->float_data, bytes); break;
+  case SRC_F64: memcpy(data, t->double_data, bytes); break;
+  case SRC_I64: memcpy(data, t->int64_data, bytes); break;
+  case SRC_U64:
+    for (int64_t k = 0; k < numel; k++) {
+      if (dt == DT_U32) ((uint32_t *)data)[k] = (uint32_t)t->uint64_data[k];
+      else ((uint64_t *)data)[k] = t->uint64_data[k];
+    }
+    break;
+  case SRC_I32:
+    for (int64_t k = 0; k < numel; k++) {
+      int32_t v = t->int32_data[k];
+      switch (dt) {
+      case DT_I32: ((int32_t *)data)[k] = v; break;
+      case DT_I16: ((int16_t *)data)[k] = (int16_t)v; break;
+      case DT_U16: case DT_F16: case DT_BF16: ((uint16_t *)data)[k] = (uint16_t)v; break;
+      case DT_I8: ((int8_t *)data)[k] = (int8_t)v; break;
+      case DT_U8: ((uint8_t *)data)[k] = (uint8_t)v; break;
+      case DT_BOOL: ((uint8_t *)data)[k] = v != 0; break;
+      default: free(data); return fail(err, errlen, "tensor '%s': no int32_data for this type", name);
+      }
+    }
+    break;
+  }
+  *datap = data;
+  return 0;
+}
+
+Node *onnx_tensor_const(Graph *g, const Onnx__TensorProto *t, const char *model_dir) {
+  Dtype dt;
+  int rank;
+  int64_t dims[IR_MAX_RANK];
+  void *data;
+  char err[512];
+  if (onnx_tensor_decode(t, model_dir, &dt, &rank, dims, &data, err, sizeof err) != 0) ir_fail(g, "%s", err);
+  /* ir_const copies; it only fails on shapes decode has already checked. */
+  static const uint64_t empty = 0;
+  Node *n = ir_const(g, dt, rank, dims, data ? data : (const void *)&empty);
+  free(data);
+  return n;
+}
+
+int onnx_read_tensor_file(const char *path, Dtype *dt, int *rank, int64_t dims[IR_MAX_RANK], void **data,
+                          char *err, size_t errlen) {
+  uint8_t *buf;
+  size_t len;
+  *data = NULL;
+  if (onnx_read_file(path, &buf, &len, err, errlen) != 0) return -1;
+  Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, len, buf);
+  free(buf);
+  if (!t) return fail(err, errlen, "%s: not a serialized TensorProto (protobuf parse failed)", path);
+  /* external data, if any, is relative to the tensor file's directory */
+  char *dir = strdup(path);
+  char *slash = dir ? strrchr(dir, '/') : NULL;
+  if (slash) *slash = 0;
+  char msg[512];
+  int rc = onnx_tensor_decode(t, dir ? (slash ? dir : ".") : NULL, dt, rank, dims, data, msg, sizeof msg);
+  if (rc != 0) fail(err, errlen, "%s: %s", path, msg);
+  free(dir);
+  onnx__tensor_proto__free_unpacked(t, NULL);
+  return rc;
+}

@@ -1,0 +1,114 @@
+#!/bin/sh
+# run_all.sh: the conformance and end-to-end suites behind `make test`.
+#
+#   B=build PYTHON=/usr/bin/python3 sh tests/run_all.sh
+#
+# Suites, each run by $B/tests/conform with tests/conformance/skip.txt:
+#   samples   samples/mlp, samples/lenet (committed)
+#   models    ResNet-18, MobileNetV2, SqueezeNet 1.1 and the MNIST CNN, written
+#             into $B/models by tests/models/make_models.py (kept between runs)
+#   debian    ONNX's backend tests from libonnx-testdata: node, pytorch-converted,
+#             pytorch-operator, simple. If tests/conformance/node_tests.txt exists,
+#             only the tests it names run (one per line: name or suite/name).
+# Each suite prints its tests and summary; the last line is the grand total
+# `N passed, N failed, N skipped`, and the exit status is 1 if anything failed.
+# Env: JOBS (parallel tests, default: CPU count), ONNX_DATA (corpus root).
+B=${B:-build}
+PYTHON=${PYTHON:-/usr/bin/python3}
+ONNX_DATA=${ONNX_DATA:-/usr/share/libonnx-testdata/data}
+JOBS=${JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}
+SKIPS=tests/conformance/skip.txt
+ALLOW=tests/conformance/node_tests.txt
+CONFORM=$B/tests/conform
+WORK=$B/conform
+passed=0 failed=0 skipped=0
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+LOG=$WORK/suite.log
+
+# count P F S: add to the grand total
+count() {
+  passed=$((passed + $1)) failed=$((failed + $2)) skipped=$((skipped + $3))
+}
+
+# suite NAME ARGS...: run conform over ARGS, echo its output, add its summary.
+suite() {
+  name=$1
+  shift
+  echo "== $name"
+  "$CONFORM" --jtc "$B/jtc" --skips "$SKIPS" -j "$JOBS" --tmp "$WORK" "$@" 2>&1 | tee "$LOG"
+  summary=$(tail -n 1 "$LOG")
+  case $summary in
+  *" passed, "*" failed, "*" skipped")
+    # shellcheck disable=SC2086
+    set -- $summary
+    count "$1" "$3" "$5"
+    ;;
+  *)
+    echo "FAIL $name: conform did not finish"
+    count 0 1 0
+    ;;
+  esac
+}
+
+if [ ! -x "$CONFORM" ] || [ ! -x "$B/jtc" ]; then
+  echo "FAIL run_all: $CONFORM or $B/jtc missing (run make first)"
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 1
+fi
+
+suite samples samples/mlp samples/lenet
+
+echo "== tests/models/make_models.py $B/models"
+if ! "$PYTHON" -c 'import torch, torchvision, onnx' 2>/dev/null; then
+  echo "SKIP models: $PYTHON lacks torch, torchvision or onnx"
+  count 0 0 1
+elif "$PYTHON" tests/models/make_models.py "$B/models"; then
+  suite models --root "$B/models"
+else
+  echo "FAIL models: make_models.py failed"
+  count 0 1 0
+fi
+
+if [ ! -d "$ONNX_DATA/node" ]; then
+  echo "== debian"
+  echo "SKIP debian: no ONNX backend tests in $ONNX_DATA (Debian package libonnx-testdata)"
+  count 0 0 1
+elif [ -f "$ALLOW" ]; then
+  # Resolve each allowlisted name to its folder; unknown names are failures.
+  dirs=$WORK/allow.dirs
+  : >"$dirs"
+  missing=0
+  while IFS= read -r t || [ -n "$t" ]; do
+    t=${t%%#*}
+    t=$(echo "$t" | tr -d ' \t\r')
+    [ -n "$t" ] || continue
+    found=
+    for s in node pytorch-converted pytorch-operator simple; do
+      case $t in
+      */*) d=$ONNX_DATA/$t ;;
+      *) d=$ONNX_DATA/$s/$t ;;
+      esac
+      if [ -f "$d/model.onnx" ]; then
+        echo "$d" >>"$dirs"
+        found=1
+        break
+      fi
+    done
+    if [ -z "$found" ]; then
+      echo "FAIL $t: named in $ALLOW but not found in $ONNX_DATA"
+      missing=$((missing + 1))
+    fi
+  done <"$ALLOW"
+  count 0 "$missing" 0
+  # shellcheck disable=SC2046
+  [ -s "$dirs" ] && suite "debian ($ALLOW)" $(cat "$dirs")
+else
+  suite debian --root "$ONNX_DATA/node" --root "$ONNX_DATA/pytorch-converted" \
+    --root "$ONNX_DATA/pytorch-operator" --root "$ONNX_DATA/simple"
+fi
+
+echo "== total"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
