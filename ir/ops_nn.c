@@ -13,7 +13,6 @@
  * Passes recognize the SCATTER(add, MAP(mul, GATHER, GATHER)) shape as a
  * contraction and schedule it as such.
  */
-#include <math.h>
 #include <stdio.h>
 
 #include "ops.h"

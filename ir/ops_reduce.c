@@ -7,7 +7,6 @@
  * row maximum before exp; batch and layer normalization are broadcasts,
  * MAPs and these reductions, so fusion turns them into one or two kernels.
  */
-#include <math.h>
 
 #include "ops.h"
 

@@ -167,7 +167,11 @@ static int write_weights_file(CgCtx *c, Weights *w, const char *path) {
 
 /* ---- kernels ---- */
 
-static void kernel_params(CgCtx *c, const Kernel *k, const Node **bufs, int *nb) {
+/* The buffers a kernel reads (not constants: those are file-level statics), in first-use order. */
+static const Node **kernel_params(CgCtx *c, const Kernel *k, int *nb) {
+  size_t cap = 1;
+  for (int f = -1; f < k->nfused; f++) cap += (size_t)(f < 0 ? k->root : k->fused[f])->nin;
+  const Node **bufs = ir_alloc_array(c->g, cap, sizeof *bufs);
   *nb = 0;
   for (int f = -1; f < k->nfused; f++) {
     Node *n = f < 0 ? k->root : k->fused[f];
@@ -179,7 +183,7 @@ static void kernel_params(CgCtx *c, const Kernel *k, const Node **bufs, int *nb)
       if (!dup) bufs[(*nb)++] = b;
     }
   }
-  (void)c;
+  return bufs;
 }
 
 static const char *kernel_name(CgCtx *c, int j) {
@@ -203,9 +207,8 @@ static void print_kernel(CgCtx *c, int j) {
   const Kernel *k = &c->p->kernels[j];
   c->k = k;
   Node *root = k->root;
-  const Node *bufs[4 * IR_MAX_RANK + 64];
   int nb;
-  kernel_params(c, k, bufs, &nb);
+  const Node **bufs = kernel_params(c, k, &nb);
   fprintf(c->f, "\n/* kernel %d: %s '%s'\n", j, comment_safe(c->g, root->origin_op ? root->origin_op : "?"),
           comment_safe(c->g, root->origin ? root->origin : "?"));
   print_node_comment(c, root);
@@ -296,14 +299,25 @@ static void print_run(CgCtx *c, const char *p, const Weights *w) {
     fprintf(f, "  if (!%s_blob) {\n    snprintf(%s_err, sizeof %s_err, \"%s_run: weights not loaded (call %s_init first)\");\n    return -1;\n  }\n", p, p, p, p, p);
   else
     fprintf(f, "  %s_err[0] = 0;\n", p);
-  if (g->ninputs == 0) fprintf(f, "  (void)inputs;\n");
-  if (g->noutputs == 0) fprintf(f, "  (void)outputs;\n");
+  /* declare only the buffers some kernel or output copy uses */
+  bool *used = ir_alloc_array(g, (size_t)g->nnodes, sizeof(bool));
+  for (int j = 0; j < pl->nkernels; j++) {
+    int nb;
+    const Node **bufs = kernel_params(c, &pl->kernels[j], &nb);
+    used[pl->kernels[j].root->id] = true;
+    for (int b = 0; b < nb; b++) used[bufs[b]->id] = true;
+  }
+  for (int k = 0; k < g->noutputs; k++) used[g->outputs[k]->id] = true;
+  bool any_input = false;
   for (int i = 0; i < pl->nnodes; i++) {
     Node *n = pl->nodes[i];
-    if (!c->names[n->id] || pass_buf_kind(n) == BUF_CONST) continue;
+    if (!c->names[n->id] || pass_buf_kind(n) == BUF_CONST || !used[n->id]) continue;
     const char *t = dt_ctype(n->dtype);
     switch (pass_buf_kind(n)) {
-    case BUF_INPUT: fprintf(f, "  const %s *%s = (const %s *)inputs[%d];\n", t, c->names[n->id], t, n->input_index); break;
+    case BUF_INPUT:
+      fprintf(f, "  const %s *%s = (const %s *)inputs[%d];\n", t, c->names[n->id], t, n->input_index);
+      any_input = true;
+      break;
     case BUF_OUTPUT:
       if (n->kind != NODE_LEAF) fprintf(f, "  %s *%s = (%s *)outputs[%d];\n", t, c->names[n->id], t, first_output_index(g, n));
       break;
@@ -311,11 +325,12 @@ static void print_run(CgCtx *c, const char *p, const Weights *w) {
     default: break;
     }
   }
+  if (!any_input) fprintf(f, "  (void)inputs;\n");
+  if (g->noutputs == 0) fprintf(f, "  (void)outputs;\n");
   for (int j = 0; j < pl->nkernels; j++) {
     const Kernel *k = &pl->kernels[j];
-    const Node *bufs[4 * IR_MAX_RANK + 64];
     int nb;
-    kernel_params(c, k, bufs, &nb);
+    const Node **bufs = kernel_params(c, k, &nb);
     fprintf(f, "  %s(%s", kernel_name(c, j), cg_bufname(c, k->root));
     for (int b = 0; b < nb; b++) fprintf(f, ", %s", cg_bufname(c, bufs[b]));
     fprintf(f, ");\n");
