@@ -56,6 +56,13 @@ $(B)/tests/%: tests/tools/%.c $(B)/libjtc_core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(B)/libjtc_core.a $(LDLIBS) -ldl -o $@
 
+# The quick start: compile the bundled LeNet to C, build it, run it.
+demo: all
+	@mkdir -p $(B)/demo
+	$(B)/jtc samples/lenet/model.onnx --target=c --name net -o $(B)/demo/net.c
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -I$(B)/demo $(B)/demo/net.c samples/demo_main.c -lm -o $(B)/demo/lenet
+	$(B)/demo/lenet
+
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
@@ -69,5 +76,5 @@ asan:
 clean:
 	rm -rf build build-asan
 
-.PHONY: all unit test asan clean
+.PHONY: all demo unit test asan clean
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
