@@ -91,6 +91,8 @@ void onnx_lower_identity(OnnxCtx *c);
 void onnx_lower_dropout(OnnxCtx *c);
 void onnx_lower_where(OnnxCtx *c);
 void onnx_lower_reduce(OnnxCtx *c);
+void onnx_lower_arg_reduce(OnnxCtx *c);
+void onnx_lower_cast_like(OnnxCtx *c);
 /* onnx_lower_nn.c */
 void onnx_lower_conv(OnnxCtx *c);
 void onnx_lower_conv_transpose(OnnxCtx *c);
@@ -115,6 +117,7 @@ void onnx_lower_pad(OnnxCtx *c);
 void onnx_lower_gather(OnnxCtx *c);
 void onnx_lower_expand(OnnxCtx *c);
 void onnx_lower_tile(OnnxCtx *c);
+void onnx_lower_depth_space(OnnxCtx *c);
 /* onnx_lower_const.c */
 void onnx_lower_constant(OnnxCtx *c);
 void onnx_lower_shape(OnnxCtx *c);

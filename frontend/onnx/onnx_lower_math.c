@@ -87,7 +87,16 @@ void onnx_lower_activation(OnnxCtx *c) {
   Node *x = onnx_input(c, 0, "X");
   if (!strcmp(op, "Relu")) c->out[0] = ir_relu(g, x);
   else if (!strcmp(op, "LeakyRelu")) c->out[0] = ir_leaky_relu(g, x, onnx_attr_float(c, "alpha", 0.01));
-  else if (!strcmp(op, "PRelu")) c->out[0] = ir_prelu(g, x, onnx_input(c, 1, "slope"));
+  else if (!strcmp(op, "PRelu")) {
+    Node *slope = onnx_input(c, 1, "slope");
+    if (c->opset < 7 && slope->rank == 1 && x->rank > 2 && slope->numel > 1 && slope->dims[0] == x->dims[1]) {
+      int64_t d[IR_MAX_RANK]; /* before opset 7 a 1-D slope is per channel (axis 1) */
+      d[0] = slope->dims[0];
+      for (int k = 1; k < x->rank - 1; k++) d[k] = 1;
+      slope = ir_reshape(g, slope, x->rank - 1, d);
+    }
+    c->out[0] = ir_prelu(g, x, slope);
+  }
   else if (!strcmp(op, "Elu")) c->out[0] = ir_elu(g, x, onnx_attr_float(c, "alpha", 1.0));
   else if (!strcmp(op, "Selu"))
     c->out[0] = ir_selu(g, x, onnx_attr_float(c, "alpha", 1.67326319217681884765625),
@@ -99,7 +108,31 @@ void onnx_lower_activation(OnnxCtx *c) {
   else if (!strcmp(op, "Softsign")) /* x / (1 + |x|) */
     c->out[0] = ir_binary(g, MAP_DIV, x,
                           ir_binary(g, MAP_ADD, ir_unary(g, MAP_ABS, x), ir_scalar_like(g, x, 1.0)));
-  else if (!strcmp(op, "Gelu")) {
+  else if (!strcmp(op, "Celu")) { /* max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) */
+    double alpha = onnx_attr_float(c, "alpha", 1.0);
+    Node *e = ir_binary(g, MAP_DIV, x, ir_scalar_like(g, x, alpha));
+    e = ir_binary(g, MAP_MUL, ir_binary(g, MAP_SUB, ir_unary(g, MAP_EXP, e), ir_scalar_like(g, x, 1)),
+                  ir_scalar_like(g, x, alpha));
+    Node *zero = ir_scalar_like(g, x, 0);
+    c->out[0] = ir_binary(g, MAP_ADD, ir_binary(g, MAP_MAX, x, zero), ir_binary(g, MAP_MIN, e, zero));
+  } else if (!strcmp(op, "ThresholdedRelu")) { /* x > alpha ? x : 0 */
+    Node *t = ir_scalar_like(g, x, onnx_attr_float(c, "alpha", 1.0));
+    c->out[0] = ir_where(g, ir_binary(g, MAP_GT, x, t), x, ir_scalar_like(g, x, 0));
+  } else if (!strcmp(op, "Shrink")) { /* x < -l ? x + bias : x > l ? x - bias : 0 */
+    double l = onnx_attr_float(c, "lambd", 0.5), bias = onnx_attr_float(c, "bias", 0.0);
+    Node *hi = ir_where(g, ir_binary(g, MAP_GT, x, ir_scalar_like(g, x, l)),
+                        ir_binary(g, MAP_SUB, x, ir_scalar_like(g, x, bias)), ir_scalar_like(g, x, 0));
+    c->out[0] = ir_where(g, ir_binary(g, MAP_LT, x, ir_scalar_like(g, x, -l)),
+                         ir_binary(g, MAP_ADD, x, ir_scalar_like(g, x, bias)), hi);
+  } else if (!strcmp(op, "IsInf")) {
+    bool neg = onnx_attr_int(c, "detect_negative", 1) != 0, pos = onnx_attr_int(c, "detect_positive", 1) != 0;
+    Node *r = ir_unary(g, MAP_ISINF, x);
+    if (!neg || !pos) {
+      Node *sign = ir_binary(g, pos ? MAP_GT : MAP_LT, x, ir_scalar_like(g, x, 0));
+      r = neg || pos ? ir_binary(g, MAP_AND, r, sign) : ir_binary(g, MAP_AND, r, ir_unary(g, MAP_NOT, r));
+    }
+    c->out[0] = r;
+  } else if (!strcmp(op, "Gelu")) {
     const char *approx = onnx_attr_string(c, "approximate", "none");
     if (strcmp(approx, "none") && strcmp(approx, "tanh"))
       ir_fail(g, "approximate must be 'none' or 'tanh', it is '%s'", approx);
@@ -144,6 +177,10 @@ void onnx_lower_cast(OnnxCtx *c) {
   Dtype dt = onnx_dtype(to);
   if (dt == DT_UNDEF) ir_fail(c->g, "cast to %s is not supported", onnx_dtype_name(to));
   c->out[0] = ir_cast(c->g, x, dt);
+}
+
+void onnx_lower_cast_like(OnnxCtx *c) {
+  c->out[0] = ir_cast(c->g, onnx_input(c, 0, "input"), onnx_input(c, 1, "target_type")->dtype);
 }
 
 void onnx_lower_identity(OnnxCtx *c) {
@@ -213,6 +250,7 @@ void onnx_lower_reduce(OnnxCtx *c) {
   else if (!strcmp(op, "Min")) c->out[0] = ir_reduce(g, x, RED_MIN, n, axes, keep);
   else if (!strcmp(op, "Prod")) c->out[0] = ir_reduce(g, x, RED_MUL, n, axes, keep);
   else if (!strcmp(op, "SumSquare")) c->out[0] = ir_reduce(g, ir_binary(g, MAP_MUL, x, x), RED_ADD, n, axes, keep);
+  else if (!strcmp(op, "LogSum")) c->out[0] = ir_unary(g, MAP_LOG, ir_reduce(g, x, RED_ADD, n, axes, keep));
   else if (!strcmp(op, "L1")) c->out[0] = ir_reduce(g, ir_unary(g, MAP_ABS, x), RED_ADD, n, axes, keep);
   else if (!strcmp(op, "L2"))
     c->out[0] = ir_unary(g, MAP_SQRT, ir_reduce(g, ir_binary(g, MAP_MUL, x, x), RED_ADD, n, axes, keep));
@@ -233,4 +271,22 @@ void onnx_lower_reduce(OnnxCtx *c) {
     c->out[0] = r;
   } else
     jtc_unreachable();
+}
+
+/* ArgMax/ArgMin: the first (or, with select_last_index, last) position along
+ * `axis` equal to the max/min: reduce-min of where(x == max, index, dim). */
+void onnx_lower_arg_reduce(OnnxCtx *c) {
+  Graph *g = c->g;
+  Node *x = onnx_input(c, 0, "data");
+  bool is_max = !strcmp(onnx_op_type(c->node), "ArgMax");
+  int axis = onnx_axis(c, onnx_attr_int(c, "axis", 0), x->rank, "axis");
+  bool keep = onnx_attr_int(c, "keepdims", 1) != 0, last = onnx_attr_int(c, "select_last_index", 0) != 0;
+  int64_t n = x->dims[axis], d[IR_MAX_RANK];
+  int64_t *iota = ir_alloc_array(g, (size_t)(n ? n : 1), sizeof(int64_t));
+  for (int64_t k = 0; k < n; k++) iota[k] = k;
+  for (int k = 0; k < x->rank; k++) d[k] = k == axis ? n : 1;
+  Node *idx = ir_const(g, DT_I64, x->rank, d, iota);
+  Node *m = ir_reduce(g, x, is_max ? RED_MAX : RED_MIN, 1, &axis, true);
+  Node *cand = ir_where(g, ir_binary(g, MAP_EQ, x, m), idx, ir_scalar(g, DT_I64, last ? -1.0 : (double)n));
+  c->out[0] = ir_reduce(g, cand, last ? RED_MAX : RED_MIN, 1, &axis, keep);
 }

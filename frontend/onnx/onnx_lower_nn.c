@@ -172,10 +172,19 @@ void onnx_lower_batchnorm(OnnxCtx *c) {
 
 void onnx_lower_layernorm(OnnxCtx *c) {
   Node *x = onnx_input(c, 0, "X"), *scale = onnx_input(c, 1, "Scale"), *bias = onnx_opt_input(c, 2);
-  if (onnx_out_wanted(c, 1) || onnx_out_wanted(c, 2))
-    ir_fail(c->g, "outputs 'Mean' and 'InvStdDev' are not supported");
   int axis = onnx_axis(c, onnx_attr_int(c, "axis", -1), x->rank, "axis");
-  c->out[0] = ir_layernorm(c->g, x, scale, bias, axis, onnx_attr_float(c, "epsilon", 1e-5));
+  double eps = onnx_attr_float(c, "epsilon", 1e-5);
+  c->out[0] = ir_layernorm(c->g, x, scale, bias, axis, eps);
+  if (onnx_out_wanted(c, 1) || onnx_out_wanted(c, 2)) { /* the statistics, keepdims-shaped */
+    Graph *g = c->g;
+    int axes[IR_MAX_RANK], n = 0;
+    for (int k = axis; k < x->rank; k++) axes[n++] = k;
+    Node *mu = ir_reduce_mean(g, x, n, axes, true);
+    Node *d = ir_binary(g, MAP_SUB, x, mu);
+    Node *var = ir_reduce_mean(g, ir_binary(g, MAP_MUL, d, d), n, axes, true);
+    c->out[1] = mu;
+    c->out[2] = ir_unary(g, MAP_RECIP, ir_unary(g, MAP_SQRT, ir_binary(g, MAP_ADD, var, ir_scalar_like(g, x, eps))));
+  }
 }
 
 /* y = scale * (x - mean) / sqrt(var + eps) + B, statistics per (n, c) over the spatial axes. */

@@ -314,3 +314,38 @@ void onnx_lower_tile(OnnxCtx *c) {
   ir_numel(g, x->rank, dims); /* overflow check */
   c->out[0] = same ? x : ir_gather(g, x, x->rank, dims, idx, NULL, sc_i(0));
 }
+
+/* DepthToSpace / SpaceToDepth: reshape to 6-D, transpose, reshape back. */
+void onnx_lower_depth_space(OnnxCtx *c) {
+  Graph *g = c->g;
+  Node *x = onnx_input(c, 0, "input");
+  bool to_space = !strcmp(onnx_op_type(c->node), "DepthToSpace");
+  int64_t b = onnx_attr_int(c, "blocksize", 0);
+  if (x->rank != 4) ir_fail(g, "input is %d-D, needs [N, C, H, W]", x->rank);
+  if (b < 1) ir_fail(g, "blocksize is %lld, must be >= 1", (long long)b);
+  int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
+  int64_t d6[6], out[4];
+  int perm[6];
+  if (to_space) {
+    if (C % (b * b)) ir_fail(g, "channels (%lld) are not a multiple of blocksize^2", (long long)C);
+    const char *mode = onnx_attr_string(c, "mode", "DCR");
+    bool crd = !strcmp(mode, "CRD");
+    if (!crd && strcmp(mode, "DCR")) ir_fail(g, "mode '%s' is not DCR or CRD", mode);
+    int64_t dcr[6] = {N, b, b, C / (b * b), H, W}, crdd[6] = {N, C / (b * b), b, b, H, W};
+    int pdcr[6] = {0, 3, 4, 1, 5, 2}, pcrd[6] = {0, 1, 4, 2, 5, 3};
+    memcpy(d6, crd ? crdd : dcr, sizeof d6);
+    memcpy(perm, crd ? pcrd : pdcr, sizeof perm);
+    int64_t o[4] = {N, C / (b * b), H * b, W * b};
+    memcpy(out, o, sizeof out);
+  } else {
+    if (H % b || W % b) ir_fail(g, "spatial dims %lldx%lld are not multiples of blocksize %lld", (long long)H,
+                                (long long)W, (long long)b);
+    int64_t d[6] = {N, C, H / b, b, W / b, b};
+    int p[6] = {0, 3, 5, 1, 2, 4};
+    memcpy(d6, d, sizeof d6);
+    memcpy(perm, p, sizeof perm);
+    int64_t o[4] = {N, C * b * b, H / b, W / b};
+    memcpy(out, o, sizeof out);
+  }
+  c->out[0] = ir_reshape(g, ir_transpose(g, ir_reshape(g, x, 6, d6), perm), 4, out);
+}

@@ -72,6 +72,10 @@ static const OnnxOpRow op_table[] = {
   {"Softplus", 1, 0, onnx_lower_activation},
   {"Softsign", 1, 0, onnx_lower_activation},
   {"Gelu", 20, 0, onnx_lower_activation},
+  {"Celu", 12, 0, onnx_lower_activation},
+  {"ThresholdedRelu", 10, 0, onnx_lower_activation},
+  {"Shrink", 9, 0, onnx_lower_activation},
+  {"IsInf", 10, 0, onnx_lower_activation},
   {"Clip", 1, 0, onnx_lower_clip},
   /* element-wise binary and variadic, numpy broadcasting */
   {"Add", 1, 0, onnx_lower_binary},
@@ -94,6 +98,7 @@ static const OnnxOpRow op_table[] = {
   {"Min", 1, 0, onnx_lower_variadic},
   {"Where", 9, 0, onnx_lower_where},
   {"Cast", 1, 0, onnx_lower_cast},
+  {"CastLike", 15, 0, onnx_lower_cast_like},
   {"Identity", 1, 0, onnx_lower_identity},
   {"Dropout", 1, 0, onnx_lower_dropout},
   /* reductions */
@@ -105,7 +110,10 @@ static const OnnxOpRow op_table[] = {
   {"ReduceSumSquare", 1, 0, onnx_lower_reduce},
   {"ReduceL1", 1, 0, onnx_lower_reduce},
   {"ReduceL2", 1, 0, onnx_lower_reduce},
+  {"ReduceLogSum", 1, 0, onnx_lower_reduce},
   {"ReduceLogSumExp", 1, 0, onnx_lower_reduce},
+  {"ArgMax", 1, 0, onnx_lower_arg_reduce},
+  {"ArgMin", 1, 0, onnx_lower_arg_reduce},
   /* neural-network ops (onnx_lower_nn.c) */
   {"Conv", 1, 0, onnx_lower_conv},
   {"ConvTranspose", 1, 0, onnx_lower_conv_transpose},
@@ -133,6 +141,8 @@ static const OnnxOpRow op_table[] = {
   {"Gather", 1, 0, onnx_lower_gather},
   {"Expand", 8, 0, onnx_lower_expand},
   {"Tile", 6, 0, onnx_lower_tile},
+  {"DepthToSpace", 1, 0, onnx_lower_depth_space},
+  {"SpaceToDepth", 1, 0, onnx_lower_depth_space},
   /* constants (onnx_lower_const.c) */
   {"Constant", 1, 0, onnx_lower_constant},
   {"Shape", 1, 0, onnx_lower_shape},
