@@ -40,8 +40,8 @@ static bool compose(Graph *g, Node *outer) {
   const int64_t *ext = outer->dims;
   bool outer_safe = provably_in_bounds(g, outer->idx, inner, ext, outer->cond);
   Ix *idx[IR_MAX_RANK];
-  for (int k = 0; k < x->rank; k++) idx[k] = ix_simplify(g, ix_subst(g, inner->idx[k], outer->rank, outer->idx), outer->rank, ext);
-  Ix *icond = inner->cond ? ix_subst(g, inner->cond, outer->rank, outer->idx) : NULL;
+  for (int k = 0; k < x->rank; k++) idx[k] = ix_simplify(g, ix_subst(g, inner->idx[k], inner->rank, outer->idx), outer->rank, ext);
+  Ix *icond = inner->cond ? ix_subst(g, inner->cond, inner->rank, outer->idx) : NULL;
   bool inner_safe = provably_in_bounds(g, idx, x, ext, icond);
   Scalar fill;
   if (outer_safe) fill = inner->fill;
