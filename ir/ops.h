@@ -91,4 +91,16 @@ Node *ir_avgpool(Graph *g, Node *x, const WindowParams *p);
 /* Output spatial size of a window op (floor or ceil mode, pooling's ceil rule). */
 int64_t ir_window_out(int64_t in, int64_t k, int64_t stride, int64_t dil, int64_t pb, int64_t pe, bool ceil_mode);
 
+/* ---- gather/scatter/index family (onnx_lower_index.c, ir/ops_index.c) ---- */
+/* @family:index (declarations above this line) */
+
+/* ---- resize and spatial family (onnx_lower_spatial.c, ir/ops_spatial.c) ---- */
+/* @family:spatial (declarations above this line) */
+
+/* ---- losses, training updates, quantization, signal (onnx_lower_misc.c, ir/ops_misc.c) ---- */
+/* @family:misc (declarations above this line) */
+
+/* ---- recurrent nets and control flow (onnx_lower_rnn.c, ir/ops_rnn.c) ---- */
+/* @family:rnn (declarations above this line) */
+
 #endif

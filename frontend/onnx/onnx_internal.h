@@ -124,5 +124,13 @@ void onnx_lower_shape(OnnxCtx *c);
 void onnx_lower_size(OnnxCtx *c);
 void onnx_lower_constant_of_shape(OnnxCtx *c);
 void onnx_lower_range(OnnxCtx *c);
+/* gather/scatter/index family (onnx_lower_index.c, ir/ops_index.c) */
+/* @family:index (declarations above this line) */
+/* resize and spatial family (onnx_lower_spatial.c, ir/ops_spatial.c) */
+/* @family:spatial (declarations above this line) */
+/* losses, training updates, quantization, signal (onnx_lower_misc.c, ir/ops_misc.c) */
+/* @family:misc (declarations above this line) */
+/* recurrent nets and control flow (onnx_lower_rnn.c, ir/ops_rnn.c) */
+/* @family:rnn (declarations above this line) */
 
 #endif

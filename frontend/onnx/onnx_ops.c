@@ -149,6 +149,14 @@ static const OnnxOpRow op_table[] = {
   {"Size", 1, 0, onnx_lower_size},
   {"ConstantOfShape", 9, 0, onnx_lower_constant_of_shape},
   {"Range", 11, 0, onnx_lower_range},
+  /* gather/scatter/index family (onnx_lower_index.c, ir/ops_index.c) */
+  /* @family:index (rows above this line) */
+  /* resize and spatial family (onnx_lower_spatial.c, ir/ops_spatial.c) */
+  /* @family:spatial (rows above this line) */
+  /* losses, training updates, quantization, signal (onnx_lower_misc.c, ir/ops_misc.c) */
+  /* @family:misc (rows above this line) */
+  /* recurrent nets and control flow (onnx_lower_rnn.c, ir/ops_rnn.c) */
+  /* @family:rnn (rows above this line) */
 };
 
 /* opset 0: any opset (used to tell "unknown op" from "known, other opset"). */
