@@ -18,6 +18,7 @@ static const char usage[] =
   "  --target=c           C11 + optional OpenMP (default); cuda is not built yet\n"
   "  --name PREFIX        symbol prefix of the generated API (default: the output's stem)\n"
   "  --shape NAME=D0,D1   pin the dims of graph input NAME (repeatable)\n"
+  "  --bind NAME=FILE.pb  make graph input NAME a constant read from a TensorProto file (repeatable)\n"
   "  --weights-file       always write weights to STEM.weights (default: above --embed-limit)\n"
   "  --embed-weights      always embed weights in the source\n"
   "  --embed-limit=BYTES  largest total constant size embedded (default 1048576)\n"
@@ -99,7 +100,8 @@ static int write_code(Graph *g, const Plan *p, const CgOptions *co) {
 int main(int argc, char **argv) {
   const char *model = NULL, *out = NULL, *name = NULL, *target = "c", *dump = NULL;
   OnnxShapeOverride shapes[MAX_SHAPES];
-  int nshapes = 0;
+  OnnxBind binds[MAX_SHAPES];
+  int nshapes = 0, nbinds = 0;
   bool quiet = false;
   WeightsMode wmode = WEIGHTS_AUTO;
   int64_t embed_limit = 1 << 20;
@@ -117,6 +119,14 @@ int main(int argc, char **argv) {
       if (nshapes == MAX_SHAPES) usage_error("too many --shape flags (%s)", v);
       if (parse_shape(v, &shapes[nshapes])) usage_error("bad --shape '%s' (want NAME=D0,D1,... with dims >= 0)", v);
       nshapes++;
+    }
+    else if (!strcmp(a, "--bind") || !strncmp(a, "--bind=", 7)) {
+      const char *v = a[6] == '=' ? a + 7 : (++i < argc ? argv[i] : NULL);
+      const char *eq = v ? strchr(v, '=') : NULL;
+      if (!eq || eq == v || !eq[1]) usage_error("%s needs NAME=FILE.pb", "--bind");
+      if (nbinds == MAX_SHAPES) usage_error("too many --bind flags (%s)", v);
+      binds[nbinds].name = strndup(v, (size_t)(eq - v));
+      binds[nbinds++].path = eq + 1;
     }
     else if (!strcmp(a, "--weights-file")) wmode = WEIGHTS_FILE;
     else if (!strcmp(a, "--embed-weights")) wmode = WEIGHTS_EMBED;
@@ -148,7 +158,7 @@ int main(int argc, char **argv) {
   if (!out && !dump) usage_error("%s", "no output: give -o FILE (or --dump-ir)");
   if (name && !is_identifier(name)) usage_error("--name '%s' is not a C identifier", name);
 
-  OnnxOptions opt = {shapes, nshapes};
+  OnnxOptions opt = {shapes, nshapes, binds, nbinds};
   Graph *g = onnx_load(model, &opt);
   if (!g) return 1;
   Plan *p = pass_run_all(g, dump, stdout);
@@ -178,6 +188,7 @@ int main(int argc, char **argv) {
     free(stem); free(prefix); free(h); free(w);
   }
   for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);
+  for (int k = 0; k < nbinds; k++) free((char *)binds[k].name);
   ir_graph_free(g);
   return rc;
 }

@@ -12,7 +12,13 @@
 
 /* A --shape override: dims for the graph input `name` (rank must match the model's). */
 typedef struct { const char *name; int rank; int64_t dims[IR_MAX_RANK]; } OnnxShapeOverride;
-typedef struct { const OnnxShapeOverride *shapes; int nshapes; } OnnxOptions;
+/* A --bind: graph input `name` becomes a constant read from a TensorProto file, so
+ * shape-like inputs (Reshape's shape, Slice's starts, ...) can be pinned at compile time. */
+typedef struct { const char *name; const char *path; } OnnxBind;
+typedef struct {
+  const OnnxShapeOverride *shapes; int nshapes;
+  const OnnxBind *binds; int nbinds;
+} OnnxOptions;
 
 /* Load path into a new Graph (opt may be NULL); on failure print every error to
  * stderr ("path: node 'x' (Op, #3): what") and return NULL. */

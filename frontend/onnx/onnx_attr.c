@@ -115,6 +115,9 @@ bool onnx_out_wanted(const OnnxCtx *c, int k) {
 
 static Node *const_input(OnnxCtx *c, int k, const char *what) {
   Node *n = onnx_input(c, k, what);
+  if (n->kind == NODE_LEAF && n->leaf == LEAF_INPUT)
+    ir_fail(c->g, "input '%s' must be a constant, but it is graph input '%s' (pin its value with --bind %s=FILE.pb)", what,
+            n->name, n->name);
   if (!ir_is_const(n)) ir_fail(c->g, "input '%s' must be a constant (it is computed at run time)", what);
   return n;
 }

@@ -220,6 +220,41 @@ static const OnnxShapeOverride *find_override(Loader *L, const char *name) {
   return NULL;
 }
 
+static const OnnxBind *find_bind(Loader *L, const char *name) {
+  if (!L->opt) return NULL;
+  for (int k = 0; k < L->opt->nbinds; k++)
+    if (L->opt->binds[k].name && !strcmp(L->opt->binds[k].name, name)) return &L->opt->binds[k];
+  return NULL;
+}
+
+/* --bind: the input's value, read from a TensorProto file, replaces the input. */
+static Node *bound_input(Loader *L, const OnnxBind *b, const Onnx__TypeProto__Tensor *tt, Dtype dt) {
+  Dtype fdt;
+  int rank;
+  int64_t dims[IR_MAX_RANK];
+  void *data = NULL;
+  char err[512];
+  if (onnx_read_tensor_file(b->path, &fdt, &rank, dims, &data, err, sizeof err))
+    ir_fail(L->g, "--bind %s: %s", b->name, err);
+  Node *n = NULL;
+  if (fdt != dt) {
+    free(data);
+    ir_fail(L->g, "--bind %s: %s holds %s, the input is %s", b->name, b->path, dt_name(fdt), dt_name(dt));
+  }
+  bool ok = !tt->shape || tt->shape->n_dim == (size_t)rank;
+  for (int d = 0; ok && tt->shape && d < rank; d++) {
+    const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[d];
+    if (dim && dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && dim->dim_value != dims[d]) ok = false;
+  }
+  if (!ok) {
+    free(data);
+    ir_fail(L->g, "--bind %s: the shape in %s does not match the model's input", b->name, b->path);
+  }
+  n = ir_const(L->g, dt, rank, dims, data);
+  free(data);
+  return n;
+}
+
 static void load_input(Loader *L, size_t k) {
   const Onnx__ValueInfoProto *vi = L->graph->input[k];
   const char *name = vi->name ? vi->name : "";
@@ -232,6 +267,13 @@ static void load_input(Loader *L, size_t k) {
   const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
   Dtype dt = onnx_dtype(tt->elem_type);
   if (dt == DT_UNDEF) ir_fail(L->g, "element type %s is not supported", onnx_dtype_name(tt->elem_type));
+  const OnnxBind *bind = find_bind(L, name);
+  if (bind) {
+    Node *n = bound_input(L, bind, tt, dt);
+    n->name = ir_strdup(L->g, name);
+    val_set(L, name, n);
+    return;
+  }
   const OnnxShapeOverride *ov = find_override(L, name);
   int64_t dims[IR_MAX_RANK];
   int rank;
@@ -277,6 +319,15 @@ static void check_overrides(Loader *L) {
       if (in && !strcmp(in, name)) found = true;
     }
     if (!found) err_add("%s: --shape names '%s', which is not a graph input", L->path, name);
+  }
+  for (int k = 0; k < L->opt->nbinds; k++) {
+    const char *name = L->opt->binds[k].name ? L->opt->binds[k].name : "";
+    bool found = false;
+    for (size_t j = 0; j < L->graph->n_input && !found; j++) {
+      const char *in = L->graph->input[j]->name;
+      if (in && !strcmp(in, name)) found = true;
+    }
+    if (!found) err_add("%s: --bind names '%s', which is not a graph input", L->path, name);
   }
 }
 
