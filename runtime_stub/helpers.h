@@ -2,54 +2,59 @@
  * output depends on nothing but the C standard library. Integer helpers
  * avoid C's undefined cases (division by zero, INT64_MIN / -1, out-of-range
  * float -> int conversion) instead of crashing. */
-static inline int64_t jtc_floordiv(int64_t a, int64_t b) {
+#if defined(__GNUC__) || defined(__clang__)
+#define JTC_HELPER static inline __attribute__((unused))
+#else
+#define JTC_HELPER static inline
+#endif
+JTC_HELPER int64_t jtc_floordiv(int64_t a, int64_t b) {
   if (b == 0) return 0;
   if (b == -1) return (int64_t)(0 - (uint64_t)a);
   int64_t q = a / b;
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
-static inline int64_t jtc_floormod(int64_t a, int64_t b) {
+JTC_HELPER int64_t jtc_floormod(int64_t a, int64_t b) {
   if (b == 0 || b == -1) return 0;
   int64_t r = a % b;
   return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
 }
-static inline int64_t jtc_min64(int64_t a, int64_t b) { return a < b ? a : b; }
-static inline int64_t jtc_max64(int64_t a, int64_t b) { return a > b ? a : b; }
-static inline int64_t jtc_iabs(int64_t a) { return a < 0 ? (int64_t)(0 - (uint64_t)a) : a; }
-static inline int64_t jtc_idiv(int64_t a, int64_t b) {
+JTC_HELPER int64_t jtc_min64(int64_t a, int64_t b) { return a < b ? a : b; }
+JTC_HELPER int64_t jtc_max64(int64_t a, int64_t b) { return a > b ? a : b; }
+JTC_HELPER int64_t jtc_iabs(int64_t a) { return a < 0 ? (int64_t)(0 - (uint64_t)a) : a; }
+JTC_HELPER int64_t jtc_idiv(int64_t a, int64_t b) {
   if (b == 0) return 0;
   if (b == -1) return (int64_t)(0 - (uint64_t)a);
   return a / b;
 }
-static inline int64_t jtc_imod(int64_t a, int64_t b) { return jtc_floormod(a, b); }
-static inline int64_t jtc_ifmod(int64_t a, int64_t b) { return (b == 0 || b == -1) ? 0 : a % b; }
-static inline int64_t jtc_ipow(int64_t a, int64_t b) {
+JTC_HELPER int64_t jtc_imod(int64_t a, int64_t b) { return jtc_floormod(a, b); }
+JTC_HELPER int64_t jtc_ifmod(int64_t a, int64_t b) { return (b == 0 || b == -1) ? 0 : a % b; }
+JTC_HELPER int64_t jtc_ipow(int64_t a, int64_t b) {
   uint64_t r = 1, x = (uint64_t)a;
   if (b < 0) return a == 1 ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0);
   for (; b; b >>= 1, x *= x)
     if (b & 1) r *= x;
   return (int64_t)r;
 }
-static inline float jtc_fmodfloorf(float a, float b) {
+JTC_HELPER float jtc_fmodfloorf(float a, float b) {
   float r = fmodf(a, b);
   return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
 }
-static inline double jtc_fmodfloor(double a, double b) {
+JTC_HELPER double jtc_fmodfloor(double a, double b) {
   double r = fmod(a, b);
   return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
 }
-static inline int64_t jtc_f2i(double v) {
+JTC_HELPER int64_t jtc_f2i(double v) {
   if (v != v) return 0;
   if (v >= 9223372036854775807.0) return INT64_MAX;
   if (v <= -9223372036854775808.0) return INT64_MIN;
   return (int64_t)v;
 }
-static inline uint64_t jtc_f2iu(double v) {
+JTC_HELPER uint64_t jtc_f2iu(double v) {
   if (v != v || v <= 0) return v > -1.0 ? 0 : (uint64_t)jtc_f2i(v);
   if (v >= 18446744073709551615.0) return UINT64_MAX;
   return (uint64_t)v;
 }
-static inline float jtc_h2f(uint16_t h) {
+JTC_HELPER float jtc_h2f(uint16_t h) {
   uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
   float f;
   if (exp == 0x1f) bits = sign | 0x7f800000u | (man << 13);
@@ -58,7 +63,7 @@ static inline float jtc_h2f(uint16_t h) {
   memcpy(&f, &bits, 4);
   return f;
 }
-static inline uint16_t jtc_f2h(float f) {
+JTC_HELPER uint16_t jtc_f2h(float f) {
   uint32_t x, ax;
   memcpy(&x, &f, 4);
   uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
@@ -72,13 +77,13 @@ static inline uint16_t jtc_f2h(float f) {
   }
   return sign | (uint16_t)((ax + 0xfff + ((ax >> 13) & 1) - 0x38000000u) >> 13);
 }
-static inline float jtc_b2f(uint16_t h) {
+JTC_HELPER float jtc_b2f(uint16_t h) {
   uint32_t bits = (uint32_t)h << 16;
   float f;
   memcpy(&f, &bits, 4);
   return f;
 }
-static inline uint16_t jtc_f2b(float f) {
+JTC_HELPER uint16_t jtc_f2b(float f) {
   uint32_t x;
   memcpy(&x, &f, 4);
   if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40);

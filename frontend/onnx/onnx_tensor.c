@@ -311,3 +311,17 @@ int onnx_read_tensor_file(const char *path, Dtype *dt, int *rank, int64_t dims[I
   onnx__tensor_proto__free_unpacked(t, NULL);
   return rc;
 }
+
+int onnx_tensor_file_name(const char *path, char *name, size_t n) {
+  uint8_t *buf;
+  size_t len;
+  char err[256];
+  if (n) name[0] = 0;
+  if (onnx_read_file(path, &buf, &len, err, sizeof err) != 0) return -1;
+  Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, len, buf);
+  free(buf);
+  if (!t) return -1;
+  if (t->name && n) snprintf(name, n, "%s", t->name);
+  onnx__tensor_proto__free_unpacked(t, NULL);
+  return 0;
+}

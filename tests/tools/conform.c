@@ -6,6 +6,10 @@
  * backend-test layout). For each folder, in a forked child:
  *   1. decode every input_K.pb (onnx_read_tensor_file) into a raw file;
  *   2. run `jtc model.onnx --target=c --name net -o WORK/net.c` under a timeout;
+ *      when jtc answers that a shape-like operand is a graph input ("--bind
+ *      NAME=FILE.pb"), retry with that input pinned to data set 0's value: the
+ *      test then checks the compiled specialization (PASS name (bound: NAME)),
+ *      and every data set must hold that same value;
  *   3. compile WORK/net.c with tests/conformance/harness.c:
  *        $CC $JTC_CFLAGS [-fopenmp] -I WORK -o WORK/t WORK/net.c harness.c -lm
  *      (CC defaults to cc, JTC_CFLAGS to -std=c11 -O1 -Wall -Wextra -Werror; both
@@ -373,10 +377,42 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
     if (why) return why;
   }
 
-  /* 2. jtc */
+  /* 2. jtc. A shape-like input fed as a graph input gets jtc's hint "--bind NAME=FILE.pb":
+   * retry with that input pinned to data set 0's value; it then leaves the generated API. */
   char *netc = fmt("%s/net.c", work), *log = fmt("%s/jtc.log", work);
-  char *av_jtc[] = {(char *)opt.jtc, model, "--target=c", "--name", "net", "-o", netc, NULL};
-  if ((why = run(av_jtc, log))) return fmt("Fjtc %s%s", why, log_line(log, NULL));
+  char *av_jtc[MAX_ARGS] = {(char *)opt.jtc, model, "--target=c", "--name", "net", "-o", netc, NULL};
+  int nav = 7, bound[MAX_ARGS / 2] = {0};
+  char bound_names[512] = "";
+  for (;;) {
+    av_jtc[nav] = NULL;
+    if (!(why = run(av_jtc, log))) break;
+    char *hint = log_line(log, "--bind "), *at = hint ? strstr(hint, "--bind ") : NULL, *eq;
+    if (!at || !(eq = strstr(at, "=FILE.pb")) || nav >= MAX_ARGS - 4) return fmt("Fjtc %s%s", why, log_line(log, NULL));
+    char *want = strndup(at + 7, (size_t)(eq - at - 7));
+    int k = -1;
+    for (int j = 0; j < nin[0] && k < 0; j++) {
+      char nm[256], *pb = fmt("%s/%s/input_%d.pb", t->dir, sets[0]->d_name, j);
+      if (!onnx_tensor_file_name(pb, nm, sizeof nm) && !strcmp(nm, want) && !bound[j]) k = j;
+      free(pb);
+    }
+    if (k < 0) return fmt("Fjtc %s%s", why, log_line(log, NULL));
+    bound[k] = 1;
+    av_jtc[nav++] = "--bind";
+    av_jtc[nav++] = fmt("%s=%s/%s/input_%d.pb", want, t->dir, sets[0]->d_name, k);
+    snprintf(bound_names + strlen(bound_names), sizeof bound_names - strlen(bound_names), "%s%s",
+             bound_names[0] ? ", " : "", want);
+    free(want);
+  }
+  /* a bound input must hold the same value in every data set */
+  for (int s = 1; s < nsets; s++)
+    for (int k = 0; k < nin[s]; k++) {
+      if (!bound[k]) continue;
+      size_t la, lb;
+      char *a = read_all(fmt("%s/in_0_%d.bin", work, k), &la), *b = read_all(fmt("%s/in_%d_%d.bin", work, s, k), &lb);
+      int same = a && b && la == lb && !memcmp(a, b, la);
+      free(a), free(b);
+      if (!same) return fmt("F%s: bound input %d differs from test_data_set_0's", sets[s]->d_name, k);
+    }
 
   /* 3. compile */
   int n = 0;
@@ -400,7 +436,9 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
   for (int s = 0; s < nsets; s++) {
     n = 0;
     argv[n++] = exe;
-    for (int k = 0; k < nin[s]; k++) argv[n++] = fmt("%s/in_%d_%d.bin", work, s, k);
+    for (int k = 0; k < nin[s]; k++)
+      if (!bound[k]) argv[n++] = fmt("%s/in_%d_%d.bin", work, s, k);
+    int first_out = n;
     for (int k = 0; k < nout[s]; k++) argv[n++] = fmt("%s/out_%d_%d.bin", work, s, k);
     argv[n] = NULL;
     free(log), log = fmt("%s/run_%d.log", work, s);
@@ -414,14 +452,14 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
       size_t glen = 0;
       if (onnx_read_tensor_file(pb, &dt, &rank, dims, &want, err, sizeof err))
         return fmt("F%s", err);
-      char *got = read_all(argv[1 + nin[s] + k], &glen);
+      char *got = read_all(argv[first_out + k], &glen);
       if (!got) return fmt("F%s: harness wrote no output %d", sets[s]->d_name, k);
       why = compare(k, got, glen, dt, rank, dims, want, rtol, atol);
       free(got), free(want), free(pb);
       if (why) return fmt("F%s%s%s", nsets > 1 ? sets[s]->d_name : "", nsets > 1 ? ": " : "", why);
     }
   }
-  return xstrdup("P");
+  return bound_names[0] ? fmt("Pbound: %s", bound_names) : xstrdup("P");
 }
 
 /* ---- driver ---- */
@@ -565,7 +603,7 @@ int main(int argc, char **argv) {
     }
     for (; printed < ntests && result[printed]; printed++) {
       const char *r = result[printed], *name = tests[printed].name;
-      if (r[0] == 'P') printf("PASS %s\n", name), npass++;
+      if (r[0] == 'P') printf(r[1] ? "PASS %s (%s)\n" : "PASS %s%s\n", name, r + 1), npass++;
       else if (r[0] == 'S') printf("SKIP %s: %s\n", name, r + 1), nskip++;
       else printf("FAIL %s: %s\n", name, r + 1), nfail++;
       fflush(stdout);
@@ -574,5 +612,8 @@ int main(int argc, char **argv) {
   if (opt.keep || nfail) printf("work folders%s: %s\n", opt.keep ? "" : " of failed tests", opt.root);
   else rmdir(opt.root);
   printf("%d passed, %d failed, %d skipped\n", npass, nfail, nskip);
+  for (int i = 0; i < ntests; i++) free(result[i]), free(tests[i].dir), free(tests[i].name), free(tests[i].suite);
+  for (int i = 0; i < opt.nrules; i++) free(opt.rules[i].pat), free(opt.rules[i].reason);
+  free(result), free(pids), free(fds), free(tests), free(opt.rules);
   return nfail && !opt.allow_fail ? 1 : 0;
 }
