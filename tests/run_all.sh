@@ -59,6 +59,15 @@ if [ ! -x "$CONFORM" ] || [ ! -x "$B/jtc" ]; then
 fi
 
 suite samples samples/mlp samples/lenet
+# the same with weights in a .weights file, and built by clang (generated code is C11 for both compilers)
+JTC_FLAGS=--weights-file suite samples-weights-file samples/mlp samples/lenet
+if command -v clang >/dev/null 2>&1; then
+  CC=clang suite samples-clang samples/mlp samples/lenet
+else
+  echo "== samples-clang"
+  echo "SKIP samples-clang: clang is not installed"
+  count 0 0 1
+fi
 
 echo "== tests/models/make_models.py $B/models"
 if ! "$PYTHON" -c 'import torch, torchvision, onnx' 2>/dev/null; then

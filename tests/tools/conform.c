@@ -382,6 +382,8 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
   char *netc = fmt("%s/net.c", work), *log = fmt("%s/jtc.log", work);
   char *av_jtc[MAX_ARGS] = {(char *)opt.jtc, model, "--target=c", "--name", "net", "-o", netc, NULL};
   int nav = 7, bound[MAX_ARGS / 2] = {0};
+  const char *extra = getenv("JTC_FLAGS");
+  if (extra) add_words(av_jtc, &nav, extra);
   char bound_names[512] = "";
   for (;;) {
     av_jtc[nav] = NULL;
