@@ -24,6 +24,7 @@ static const char usage[] =
   "  --embed-limit=BYTES  largest total constant size embedded (default 1048576)\n"
   "  --dump-ir[=after:PASS|all]  print the meta-op graph (after PASS, default the last)\n"
   "  -q                   no summary line on stderr\n"
+  "  --list-ops           print the supported ONNX operators and exit\n"
   "  --version, --help\n"
   "passes: simplify dce fuse schedule memplan\n";
 
@@ -109,6 +110,7 @@ int main(int argc, char **argv) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage, stdout); return 0; }
     else if (!strcmp(a, "--version")) { puts("jtc 0.1.0"); return 0; }
+    else if (!strcmp(a, "--list-ops")) { onnx_list_ops(stdout); return 0; }
     else if (!strcmp(a, "-o")) { if (++i == argc) usage_error("%s needs a file", a); out = argv[i]; }
     else if (!strcmp(a, "--name")) { if (++i == argc) usage_error("%s needs a prefix", a); name = argv[i]; }
     else if (!strncmp(a, "--name=", 7)) name = a + 7;

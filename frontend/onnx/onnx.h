@@ -30,6 +30,9 @@ Graph *onnx_load(const char *path, const OnnxOptions *opt);
 int onnx_read_tensor_file(const char *path, Dtype *dt, int *rank, int64_t dims[IR_MAX_RANK],
                           void **data, char *err, size_t errlen);
 
+/* Print the supported operators, one per line with their opset range. */
+void onnx_list_ops(FILE *f);
+
 /* The name stored in a TensorProto file ("" if none); 0, or -1 if unreadable. */
 int onnx_tensor_file_name(const char *path, char *name, size_t n);
 

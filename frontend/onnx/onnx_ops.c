@@ -159,6 +159,14 @@ static const OnnxOpRow op_table[] = {
   /* @family:rnn (rows above this line) */
 };
 
+void onnx_list_ops(FILE *f) {
+  for (size_t k = 0; k < sizeof op_table / sizeof op_table[0]; k++) {
+    const OnnxOpRow *r = &op_table[k];
+    if (r->max_opset) fprintf(f, "%s (opset %d-%d)\n", r->name, r->min_opset, r->max_opset);
+    else fprintf(f, "%s (opset %d+)\n", r->name, r->min_opset);
+  }
+}
+
 /* opset 0: any opset (used to tell "unknown op" from "known, other opset"). */
 const OnnxOpRow *onnx_find_op(const char *op_type, int opset) {
   for (size_t k = 0; k < sizeof op_table / sizeof op_table[0]; k++) {
