@@ -35,6 +35,7 @@ char *cg_literal(Graph *g, Scalar v, Dtype t) {
 /* ---- index expressions ---- */
 
 static char *cix(CgCtx *c, const Ix *e);
+static char *cix_sum(CgCtx *c, const Ix *e);
 
 static bool nonneg(CgCtx *c, const Ix *e) {
   int64_t lo, hi;
@@ -52,7 +53,14 @@ static char *cix_load(CgCtx *c, const Ix *e) {
     stride *= t->dims[k];
   }
   (void)ok;
-  return str_fmt(c->g, "((int64_t)%s[%s])", cg_bufname(c, t), cix(c, ix_simplify(c->g, lin, c->k->ndom, c->k->dom)));
+  return str_fmt(c->g, "((int64_t)%s[%s])", cg_bufname(c, t), cix_sum(c, ix_simplify(c->g, lin, c->k->ndom, c->k->dom)));
+}
+
+/* A sum as "a + b - 3", no outer parentheses (C's + and - associate left). */
+static char *cix_sum(CgCtx *c, const Ix *e) {
+  if (e->kind != IX_ADD) return cix(c, e);
+  if (e->b->kind == IX_CONST && e->b->val < 0) return str_fmt(c->g, "%s - %" PRId64, cix_sum(c, e->a), -e->b->val);
+  return str_fmt(c->g, "%s + %s", cix_sum(c, e->a), cix(c, e->b));
 }
 
 static char *cix(CgCtx *c, const Ix *e) {
@@ -60,9 +68,7 @@ static char *cix(CgCtx *c, const Ix *e) {
   switch (e->kind) {
   case IX_CONST: return cg_literal(g, sc_i(e->val), DT_I64);
   case IX_VAR: return str_fmt(g, "i%" PRId64, e->val);
-  case IX_ADD:
-    if (e->b->kind == IX_CONST && e->b->val < 0) return str_fmt(g, "(%s - %" PRId64 ")", cix(c, e->a), -e->b->val);
-    return str_fmt(g, "(%s + %s)", cix(c, e->a), cix(c, e->b));
+  case IX_ADD: return str_fmt(g, "(%s)", cix_sum(c, e));
   case IX_MUL: return str_fmt(g, "%s * %s", cix(c, e->a), cix(c, e->b));
   case IX_DIV:
     if (nonneg(c, e->a) && e->b->kind == IX_CONST && e->b->val > 0) return str_fmt(g, "(%s / %s)", cix(c, e->a), cix(c, e->b));
@@ -117,6 +123,11 @@ const char *cg_store_conv(Dtype t) {
   return t == DT_F16 ? "jtc_f2h" : t == DT_BF16 ? "jtc_f2b" : "";
 }
 
+/* fn(x), or x itself when fn is "" */
+static char *wrap(Graph *g, const char *fn, const char *x) {
+  return *fn ? str_fmt(g, "%s(%s)", fn, x) : str_fmt(g, "%s", x);
+}
+
 static char *apply_template(Graph *g, const char *tmpl, Dtype t, char **ops) {
   Str b;
   str_init(&b, g);
@@ -144,7 +155,7 @@ char *cg_expr(CgCtx *c, Node *n, Ix *const *idx, bool is_root) {
   if (!is_root && pass_is_scalar_const(n)) return cg_literal(g, dt_load(n->data, n->dtype, 0), n->dtype);
   if (!is_root && pass_is_buffer(n)) {
     Ix *lin = linearize(c, n, idx);
-    return str_fmt(g, "%s(%s[%s])", load_conv(n->dtype), cg_bufname(c, n), cix(c, lin));
+    return wrap(g, load_conv(n->dtype), str_fmt(g, "%s[%s]", cg_bufname(c, n), cix_sum(c, lin)));
   }
   switch (n->kind) {
   case NODE_MAP: {
@@ -233,7 +244,7 @@ static void body_elementwise(CgCtx *c, Node *n) {
   vars(c, idx, n->rank);
   open_loops(c, 0, c->k->nloops);
   char *v = cg_expr(c, n, idx, true);
-  cg_line(c, "%s[%s] = %s(%s);", cg_bufname(c, n), cix(c, linearize(c, n, idx)), cg_store_conv(n->dtype), v);
+  cg_line(c, "%s[%s] = %s;", cg_bufname(c, n), cix_sum(c, linearize(c, n, idx)), wrap(c->g, cg_store_conv(n->dtype), v));
   close_loops(c, c->k->nloops);
 }
 
@@ -257,11 +268,11 @@ static void body_scatter(CgCtx *c, Node *n) {
     if (n->cond) cg_line(c, "if (%s) acc = %s;", cix(c, ix_simplify(g, n->cond, k->ndom, k->dom)), combine(c, n->red, n->dtype, "acc", v));
     else cg_line(c, "acc = %s;", combine(c, n->red, n->dtype, "acc", v));
     close_loops(c, k->nloops - k->nouter);
-    cg_line(c, "%s[%s] = %s(acc);", out, cix(c, lin), cg_store_conv(n->dtype));
+    cg_line(c, "%s[%s] = %s;", out, cix_sum(c, lin), wrap(g, cg_store_conv(n->dtype), "acc"));
     close_loops(c, k->nouter);
     return;
   }
-  cg_line(c, "for (int64_t j = 0; j < %" PRId64 "; j++) %s[j] = %s(%s);", n->numel, out, cg_store_conv(n->dtype), id);
+  cg_line(c, "for (int64_t j = 0; j < %" PRId64 "; j++) %s[j] = %s;", n->numel, out, wrap(g, cg_store_conv(n->dtype), id));
   open_loops(c, 0, k->nloops);
   Ix *cond = n->cond ? ix_simplify(g, n->cond, k->ndom, k->dom) : NULL;
   cond = ix_and(g, cond, bounds(c, n, oidx));
@@ -270,9 +281,9 @@ static void body_scatter(CgCtx *c, Node *n) {
     cg_line(c, "if (%s) {", cix(c, cond));
     c->indent++;
   }
-  cg_line(c, "const int64_t o = %s;", cix(c, lin));
-  char *cur = str_fmt(g, "%s(%s[o])", load_conv(n->dtype), out);
-  cg_line(c, "%s[o] = %s(%s);", out, cg_store_conv(n->dtype), combine(c, n->red, n->dtype, cur, v));
+  cg_line(c, "const int64_t o = %s;", cix_sum(c, lin));
+  char *cur = wrap(g, load_conv(n->dtype), str_fmt(g, "%s[o]", out));
+  cg_line(c, "%s[o] = %s;", out, wrap(g, cg_store_conv(n->dtype), combine(c, n->red, n->dtype, cur, v)));
   if (cond) {
     c->indent--;
     cg_line(c, "}");
