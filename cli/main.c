@@ -31,7 +31,7 @@ static const char usage[] =
 static _Noreturn void usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "jtc: ");
   fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\n%s", usage);
+  fprintf(stderr, " (jtc --help lists the options)\n");
   exit(2);
 }
 

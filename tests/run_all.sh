@@ -3,7 +3,8 @@
 #
 #   B=build PYTHON=/usr/bin/python3 sh tests/run_all.sh
 #
-# Suites, each run by $B/tests/conform with tests/conformance/skip.txt:
+# Suites: cli (tests/cli_test.sh: the jtc command's contract), then these, each
+# run by $B/tests/conform with tests/conformance/skip.txt:
 #   samples   samples/mlp, samples/lenet (committed)
 #   models    ResNet-18, MobileNetV2, SqueezeNet 1.1 and the MNIST CNN, written
 #             into $B/models by tests/models/make_models.py (kept between runs)
@@ -57,6 +58,13 @@ if [ ! -x "$CONFORM" ] || [ ! -x "$B/jtc" ]; then
   echo "0 passed, 1 failed, 0 skipped"
   exit 1
 fi
+
+echo "== cli"
+B=$B sh tests/cli_test.sh >"$LOG" 2>&1
+cat "$LOG"
+# shellcheck disable=SC2046
+set -- $(tail -n 1 "$LOG")
+if [ "$#" -ge 5 ] && [ "$2" = passed, ]; then count "$1" "$3" "$5"; else echo "FAIL cli: did not finish"; count 0 1 0; fi
 
 suite samples samples/mlp samples/lenet
 # the same with weights in a .weights file, and built by clang (generated code is C11 for both compilers)

@@ -1,0 +1,80 @@
+#!/bin/sh
+# cli_test.sh: the jtc command's contract: exit codes (0 ok, 1 model error,
+# 2 usage error), one clear message per error, byte-identical output from run
+# to run, --dump-ir after every pass, the weights file, --list-ops.
+#   B=build sh tests/cli_test.sh        prints PASS/FAIL lines and a summary
+B=${B:-build}
+JTC=$B/jtc
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+
+ok() { echo "PASS $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+
+# expect NAME RC PATTERN CMD...: CMD exits RC and its stderr matches PATTERN (grep -E)
+expect() {
+  name=$1 rc=$2 pat=$3
+  shift 3
+  "$@" >"$T/out" 2>"$T/err"
+  got=$?
+  if [ "$got" -ne "$rc" ]; then bad "$name" "exit $got, want $rc: $(head -n 1 "$T/err")"
+  elif [ -n "$pat" ] && ! grep -qE "$pat" "$T/err"; then bad "$name" "stderr lacks /$pat/: $(head -n 1 "$T/err")"
+  else ok "$name"; fi
+}
+
+M=samples/lenet/model.onnx
+expect usage-unknown-flag 2 "unknown option '--bogus'" "$JTC" $M --bogus -o "$T/a.c"
+expect usage-no-model 2 "no model given" "$JTC" -o "$T/a.c"
+expect usage-no-output 2 "no output" "$JTC" $M
+expect usage-bad-shape 2 "bad --shape" "$JTC" $M --shape input=1,x -o "$T/a.c"
+expect usage-bad-name 2 "not a C identifier" "$JTC" $M --name 9lives -o "$T/a.c"
+expect usage-bad-target 2 "unknown target" "$JTC" $M --target=fpga -o "$T/a.c"
+expect usage-bad-pass 2 "unknown pass" "$JTC" $M --dump-ir=after:nosuch
+expect missing-model 1 "cannot open" "$JTC" "$T/none.onnx" -o "$T/a.c"
+head -c 2000 $M >"$T/trunc.onnx"
+expect truncated-model 1 "trunc.onnx: " "$JTC" "$T/trunc.onnx" -o "$T/a.c"
+expect unwritable-output 1 "cannot write" "$JTC" $M -o "$T/no/such/dir/a.c"
+expect shape-unknown-input 1 "not a graph input" "$JTC" $M --shape nosuch=1 -o "$T/a.c"
+expect compile 0 "wrote" "$JTC" $M -o "$T/a.c"
+
+# determinism: the same model and flags give byte-identical files
+mkdir "$T/d1" "$T/d2"
+J=$(cd "$(dirname "$JTC")" && pwd)/jtc A=$(pwd)/$M
+(cd "$T/d1" && "$J" -q "$A" -o net.c) && (cd "$T/d2" && "$J" -q "$A" -o net.c)
+if cmp -s "$T/d1/net.c" "$T/d2/net.c" && cmp -s "$T/d1/net.h" "$T/d2/net.h"; then ok deterministic; else bad deterministic "two runs differ"; fi
+"$JTC" -q $M -o "$T/w1.c" --weights-file --name w && "$JTC" -q $M -o "$T/w2.c" --weights-file --name w
+if cmp -s "$T/w1.weights" "$T/w2.weights" && [ -s "$T/w1.weights" ]; then ok deterministic-weights; else bad deterministic-weights "weights files differ or are empty"; fi
+
+# every pass can be dumped, and the dump shows index maps in Jittor notation
+for p in input simplify dce fuse schedule memplan all; do
+  if "$JTC" $M --dump-ir=after:$p >"$T/dump" 2>&1 && grep -q "^# after" "$T/dump"; then ok "dump-ir-$p"; else bad "dump-ir-$p" "$(head -n 1 "$T/dump")"; fi
+done
+if "$JTC" $M --dump-ir | grep -q 'i2+i5'; then ok dump-jittor-notation; else bad dump-jittor-notation "no window map i2+i5 in the dump"; fi
+
+# a .weights file that does not match is refused by net_init
+"$JTC" -q samples/mlp/model.onnx -o "$T/m.c" --weights-file --name m
+cat >"$T/main.c" <<'C'
+#include <stdio.h>
+#include "m.h"
+int main(int argc, char **argv) {
+  (void)argc;
+  if (m_init(argv[1]) == 0) return 0;
+  fprintf(stderr, "%s\n", m_last_error());
+  return 1;
+}
+C
+if cc -std=c11 -Wall -Wextra -Werror -I"$T" "$T/m.c" "$T/main.c" -lm -o "$T/m"; then
+  expect weights-ok 0 "" "$T/m" "$T/m.weights"
+  cp "$T/m.weights" "$T/bad.weights" && printf 'X' | dd of="$T/bad.weights" bs=1 seek=100 conv=notrunc 2>/dev/null
+  expect weights-corrupt 1 "checksum mismatch" "$T/m" "$T/bad.weights"
+  head -c 50 "$T/m.weights" >"$T/short.weights"
+  expect weights-short 1 "holds|truncated|not a jtc" "$T/m" "$T/short.weights"
+  expect weights-missing 1 "cannot open" "$T/m" "$T/none.weights"
+else
+  bad weights-build "the weights-file model did not compile"
+fi
+
+if "$JTC" --list-ops | grep -q '^Conv (opset'; then ok list-ops; else bad list-ops "no Conv row"; fi
+echo "$pass passed, $fail failed, 0 skipped"
+[ "$fail" -eq 0 ]
