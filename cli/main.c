@@ -160,7 +160,7 @@ int main(int argc, char **argv) {
   if (!out && !dump) usage_error("%s", "no output: give -o FILE (or --dump-ir)");
   if (name && !is_identifier(name)) usage_error("--name '%s' is not a C identifier", name);
 
-  OnnxOptions opt = {shapes, nshapes, binds, nbinds};
+  OnnxOptions opt = {.shapes = shapes, .nshapes = nshapes, .binds = binds, .nbinds = nbinds};
   Graph *g = onnx_load(model, &opt);
   if (!g) return 1;
   Plan *p = pass_run_all(g, dump, stdout);

@@ -113,13 +113,33 @@ bool onnx_out_wanted(const OnnxCtx *c, int k) {
   return k < c->nout && c->node->output[k] && c->node->output[k][0];
 }
 
+/* The first graph input that n's value is computed from (depth-first, bounded), or NULL. */
+static Node *source_input(Graph *g, Node *n) {
+  Node **stack = ir_alloc_array(g, 4096, sizeof *stack);
+  bool *seen = ir_alloc_array(g, (size_t)g->nnodes, sizeof *seen);
+  int sp = 0, visits = 0;
+  stack[sp++] = n;
+  while (sp > 0 && visits++ < 100000) {
+    Node *m = stack[--sp];
+    if (seen[m->id]) continue;
+    seen[m->id] = true;
+    if (m->kind == NODE_LEAF && m->leaf == LEAF_INPUT) return m;
+    for (int k = m->nin - 1; k >= 0 && sp < 4096; k--) stack[sp++] = m->in[k];
+  }
+  return NULL;
+}
+
 static Node *const_input(OnnxCtx *c, int k, const char *what) {
   Node *n = onnx_input(c, k, what);
-  if (n->kind == NODE_LEAF && n->leaf == LEAF_INPUT)
+  if (ir_is_const(n)) return n;
+  Node *src = source_input(c->g, n);
+  if (src == n)
     ir_fail(c->g, "input '%s' must be a constant, but it is graph input '%s' (pin its value with --bind %s=FILE.pb)", what,
             n->name, n->name);
-  if (!ir_is_const(n)) ir_fail(c->g, "input '%s' must be a constant (it is computed at run time)", what);
-  return n;
+  if (src)
+    ir_fail(c->g, "input '%s' must be a constant, but it is computed from graph input '%s' (pin its value with --bind %s=FILE.pb)",
+            what, src->name, src->name);
+  ir_fail(c->g, "input '%s' must be a constant (it is computed at run time)", what);
 }
 
 int onnx_const_ints(OnnxCtx *c, int k, const char *what, int64_t *out, int max) {
