@@ -9,11 +9,61 @@
  * (recomputing an index is cheaper than a round trip through memory). A MAP
  * read by a GATHER that reads its elements more than once (a window or
  * broadcast: more outputs than inputs) is materialized too, so expensive
- * producers are not recomputed per window tap. */
+ * producers are not recomputed per window tap.
+ *
+ * Epilogues: a SCATTER whose only consumer is a MAP reading it element for
+ * element, and whose index map is a projection (reductions, matmul, conv), is
+ * not materialized either: the consumer's kernel reduces it in a register
+ * per output element and applies bias, batch-norm, activation or residual
+ * add before the one store. A reduction never hides inside another
+ * reduction's source (that would recompute it per reduction step). */
 #include "passes.h"
 
 static bool reads_repeatedly(const Node *consumer) {
   return consumer->kind == NODE_GATHER && consumer->numel > consumer->in[0]->numel;
+}
+
+/* Each output dim k is read from a distinct source var covering it, or is a size-1 constant. */
+bool pass_scatter_is_projection(const Node *n) {
+  const Node *src = n->in[0];
+  bool used[IR_MAX_RANK] = {0};
+  if (n->red == RED_ASSIGN) return false;
+  for (int k = 0; k < n->rank; k++) {
+    const Ix *e = n->idx[k];
+    if (e->kind == IX_CONST && e->val == 0 && n->dims[k] == 1) continue;
+    if (e->kind != IX_VAR || used[e->val] || src->dims[e->val] != n->dims[k]) return false;
+    used[e->val] = true;
+  }
+  return true;
+}
+
+/* The one node that reads n, or NULL. */
+static Node *only_consumer(Plan *p, const Node *n, int from) {
+  if (n->nuses != 1 || (n->flags & NF_OUTPUT)) return NULL;
+  for (int i = from; i < p->nnodes; i++)
+    for (int k = 0; k < p->nodes[i]->nin; k++)
+      if (p->nodes[i]->in[k] == n) return p->nodes[i];
+  return NULL;
+}
+
+/* Materialize the first fused SCATTER found in the inlined cone of n. */
+static bool materialize_first_reduction(Node *n) {
+  if (n->flags & NF_MATERIALIZE) return false;
+  if (n->kind == NODE_SCATTER) { n->flags |= NF_MATERIALIZE; return true; }
+  if (n->kind == NODE_LEAF) return false;
+  for (int k = 0; k < n->nin; k++)
+    if (materialize_first_reduction(n->in[k])) return true;
+  return false;
+}
+
+/* Does the inlined part of n's source cone hold a fused (unmaterialized) SCATTER? */
+static bool cone_has_reduction(const Node *n, bool root) {
+  if (!root && (n->flags & NF_MATERIALIZE)) return false;
+  if (!root && n->kind == NODE_SCATTER) return true;
+  if (n->kind == NODE_LEAF) return false;
+  for (int k = 0; k < n->nin; k++)
+    if (cone_has_reduction(n->in[k], false)) return true;
+  return false;
 }
 
 void pass_fuse(Plan *p) {
@@ -31,6 +81,17 @@ void pass_fuse(Plan *p) {
     if (n->kind == NODE_LEAF) continue;
     bool m = (n->flags & NF_OUTPUT) || n->kind == NODE_SCATTER || n->kind == NODE_OPAQUE;
     if (n->nuses > 1 && !(n->kind == NODE_GATHER && pass_is_buffer(n->in[0]))) m = true;
+    if (n->kind == NODE_SCATTER && !(n->flags & NF_OUTPUT) && pass_scatter_is_projection(n)) {
+      Node *c = only_consumer(p, n, i + 1);
+      if (c && c->kind == NODE_MAP && ir_same_shape(c, n)) m = false; /* fused as the consumer's epilogue */
+    }
     if (m) n->flags |= NF_MATERIALIZE;
+  }
+  /* keep reductions out of reductions' sources, in topological order */
+  for (int i = 0; i < p->nnodes; i++) {
+    Node *n = p->nodes[i];
+    if (n->kind != NODE_SCATTER) continue;
+    while (cone_has_reduction(n->in[0], false) || (!(n->flags & NF_MATERIALIZE) && cone_has_reduction(n, true)))
+      materialize_first_reduction(n->in[0]);
   }
 }

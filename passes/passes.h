@@ -56,6 +56,7 @@ void pass_verify(const Plan *p, const char *after);
 BufKind pass_buf_kind(const Node *n);
 bool pass_is_buffer(const Node *n);       /* LEAF or materialized */
 bool pass_is_scalar_const(const Node *n); /* a single-element constant, printed inline */
+bool pass_scatter_is_projection(const Node *n); /* out[i] gathers src over a sub-domain: reducible in a register */
 
 void pass_simplify(Plan *p);
 void pass_dce(Plan *p);

@@ -203,12 +203,29 @@ static void print_node_comment(CgCtx *c, const Node *n) {
   free(text);
 }
 
+/* The body goes to memory first: the parameters are the buffers it really loads. */
 static void print_kernel(CgCtx *c, int j) {
   const Kernel *k = &c->p->kernels[j];
   c->k = k;
   Node *root = k->root;
   int nb;
   const Node **bufs = kernel_params(c, k, &nb);
+  memset(c->read, 0, (size_t)c->g->nnodes * sizeof *c->read);
+  FILE *out = c->f;
+  char *body = NULL;
+  size_t body_len = 0;
+  c->f = open_memstream(&body, &body_len);
+  if (!c->f) ir_fail(c->g, "out of memory printing kernel %d", j);
+  c->indent = 1;
+  cg_kernel_body(c);
+  fclose(c->f);
+  c->f = out;
+  int m = 0;
+  for (int b = 0; b < nb; b++)
+    if (c->read[bufs[b]->id]) bufs[m++] = bufs[b];
+  nb = m;
+  c->kparams[j] = bufs;
+  c->nkparams[j] = nb;
   fprintf(c->f, "\n/* kernel %d: %s '%s'\n", j, comment_safe(c->g, root->origin_op ? root->origin_op : "?"),
           comment_safe(c->g, root->origin ? root->origin : "?"));
   print_node_comment(c, root);
@@ -216,10 +233,8 @@ static void print_kernel(CgCtx *c, int j) {
   fprintf(c->f, " */\n");
   fprintf(c->f, "static void %s(%s *restrict %s", kernel_name(c, j), dt_ctype(root->dtype), cg_bufname(c, root));
   for (int b = 0; b < nb; b++) fprintf(c->f, ", const %s *restrict %s", dt_ctype(bufs[b]->dtype), cg_bufname(c, bufs[b]));
-  fprintf(c->f, ") {\n");
-  c->indent = 1;
-  cg_kernel_body(c);
-  fprintf(c->f, "}\n");
+  fprintf(c->f, ") {\n%s}\n", body);
+  free(body);
 }
 
 /* ---- the header ---- */
@@ -302,8 +317,8 @@ static void print_run(CgCtx *c, const char *p, const Weights *w) {
   /* declare only the buffers some kernel or output copy uses */
   bool *used = ir_alloc_array(g, (size_t)g->nnodes, sizeof(bool));
   for (int j = 0; j < pl->nkernels; j++) {
-    int nb;
-    const Node **bufs = kernel_params(c, &pl->kernels[j], &nb);
+    int nb = c->nkparams[j];
+    const Node **bufs = c->kparams[j];
     used[pl->kernels[j].root->id] = true;
     for (int b = 0; b < nb; b++) used[bufs[b]->id] = true;
   }
@@ -329,8 +344,8 @@ static void print_run(CgCtx *c, const char *p, const Weights *w) {
   if (g->noutputs == 0) fprintf(f, "  (void)outputs;\n");
   for (int j = 0; j < pl->nkernels; j++) {
     const Kernel *k = &pl->kernels[j];
-    int nb;
-    const Node **bufs = kernel_params(c, k, &nb);
+    int nb = c->nkparams[j];
+    const Node **bufs = c->kparams[j];
     fprintf(f, "  %s(%s", kernel_name(c, j), cg_bufname(c, k->root));
     for (int b = 0; b < nb; b++) fprintf(f, ", %s", cg_bufname(c, bufs[b]));
     fprintf(f, ");\n");
@@ -383,6 +398,9 @@ int cgc_write(const Plan *pl, const CgOptions *o) {
   c->p = pl;
   c->g = g;
   c->names = ir_alloc_array(g, (size_t)g->nnodes, sizeof(char *));
+  c->read = ir_alloc_array(g, (size_t)g->nnodes, sizeof(bool));
+  c->kparams = ir_alloc_array(g, (size_t)pl->nkernels + 1, sizeof(const Node **));
+  c->nkparams = ir_alloc_array(g, (size_t)pl->nkernels + 1, sizeof(int));
   for (int i = 0; i < pl->nnodes; i++) {
     Node *n = pl->nodes[i];
     if (pass_is_buffer(n) && !pass_is_scalar_const(n)) assign_name(c, n);

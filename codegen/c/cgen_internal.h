@@ -13,7 +13,15 @@ typedef struct {
   FILE *f;
   int indent;
   const Kernel *k;           /* kernel being printed */
+  int ndom;                  /* loop variables in use: the kernel's, then inner reductions' */
+  int64_t dom[IR_MAX_RANK];  /* their extents, for range analysis */
+  Str pre;                   /* statements the current expression needs first (inner reductions) */
+  int pre_depth;             /* their nesting, relative to the statement they precede */
+  int nacc;                  /* accumulators named so far */
   char **names;              /* C identifier per node id (buffers only) */
+  bool *read;                /* per node id: the kernel being printed loads this buffer */
+  const Node ***kparams;     /* per kernel: the buffers it reads, as its parameters */
+  int *nkparams;
 } CgCtx;
 
 const char *cg_bufname(CgCtx *c, const Node *n);

@@ -39,12 +39,13 @@ static char *cix_sum(CgCtx *c, const Ix *e);
 
 static bool nonneg(CgCtx *c, const Ix *e) {
   int64_t lo, hi;
-  ix_range(e, c->k->dom, &lo, &hi);
+  ix_range(e, c->dom, &lo, &hi);
   return lo >= 0;
 }
 
 static char *cix_load(CgCtx *c, const Ix *e) {
   Node *t = ir_resolve(e->tensor);
+  c->read[t->id] = true;
   Ix *lin = ix_const(c->g, 0);
   int64_t stride = 1;
   Ix *ok = NULL;
@@ -53,7 +54,7 @@ static char *cix_load(CgCtx *c, const Ix *e) {
     stride *= t->dims[k];
   }
   (void)ok;
-  return str_fmt(c->g, "((int64_t)%s[%s])", cg_bufname(c, t), cix_sum(c, ix_simplify(c->g, lin, c->k->ndom, c->k->dom)));
+  return str_fmt(c->g, "((int64_t)%s[%s])", cg_bufname(c, t), cix_sum(c, ix_simplify(c->g, lin, c->ndom, c->dom)));
 }
 
 /* A sum as "a + b - 3", no outer parentheses (C's + and - associate left). */
@@ -98,7 +99,7 @@ static Ix *linearize(CgCtx *c, const Node *n, Ix *const *idx) {
     lin = ix_add(c->g, lin, ix_mulc(c->g, idx[k], stride));
     stride *= n->dims[k];
   }
-  return ix_simplify(c->g, lin, c->k->ndom, c->k->dom);
+  return ix_simplify(c->g, lin, c->ndom, c->dom);
 }
 
 /* Condition that idx stays inside n's shape, or NULL when provable. */
@@ -106,7 +107,7 @@ static Ix *bounds(CgCtx *c, const Node *n, Ix *const *idx) {
   Ix *cond = NULL;
   for (int k = 0; k < n->rank; k++) {
     int64_t lo, hi;
-    ix_range(idx[k], c->k->dom, &lo, &hi);
+    ix_range(idx[k], c->dom, &lo, &hi);
     if (lo < 0) cond = ix_and(c->g, cond, ix_cmp(c->g, IX_LE, ix_const(c->g, 0), idx[k]));
     if (hi >= n->dims[k]) cond = ix_and(c->g, cond, ix_cmp(c->g, IX_LT, idx[k], ix_const(c->g, n->dims[k])));
   }
@@ -150,11 +151,67 @@ static char *cast_expr(CgCtx *c, char *x, Dtype from, Dtype to) {
   return str_fmt(g, "((%s)(%s))", ct, x);
 }
 
+static char *combine(CgCtx *c, ReduceOp op, Dtype t, const char *acc, const char *v);
+
+static void pre_line(CgCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pre_line(CgCtx *c, const char *fmt, ...) {
+  va_list ap;
+  char buf[4096], *line = buf;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n >= (int)sizeof buf) {
+    line = ir_alloc(c->g, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(line, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+  }
+  str_cat(&c->pre, "%*s%s\n", 2 * c->pre_depth, "", line);
+}
+
+/* A SCATTER fused into its consumer (fuse.c chose it: a projection read
+ * element for element): reduce its free variables in a register right
+ * before the statement that needs it. Its kept variables are the consumer's
+ * index; the reduced ones get fresh loop variables after the kernel's. */
+static char *inner_reduction(CgCtx *c, Node *n, Ix *const *idx) {
+  Graph *g = c->g;
+  Node *src = n->in[0];
+  Ix *sidx[IR_MAX_RANK] = {0};
+  for (int j = 0; j < n->rank; j++)
+    if (n->idx[j]->kind == IX_VAR) sidx[n->idx[j]->val] = idx[j];
+  int first = c->ndom;
+  for (int v = 0; v < src->rank; v++) {
+    if (sidx[v]) continue;
+    if (c->ndom == IR_MAX_RANK) ir_fail(g, "kernel needs more than %d loop variables", IR_MAX_RANK);
+    c->dom[c->ndom] = src->dims[v];
+    sidx[v] = ix_var(g, c->ndom++);
+  }
+  const char *acc = str_fmt(g, "acc%d", c->nacc++);
+  pre_line(c, "%s %s = %s;", dt_ctype_compute(n->dtype), acc, cg_literal(g, reduce_identity(n->red, n->dtype), n->dtype));
+  int opened = 0;
+  for (int v = first; v < c->ndom; v++) {
+    if (c->dom[v] == 1) continue;
+    pre_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) {", v, v, c->dom[v], v);
+    c->pre_depth++;
+    opened++;
+  }
+  char *val = cg_expr(c, src, sidx, false);
+  Ix *cond = n->cond ? ix_simplify(g, ix_subst(g, n->cond, src->rank, sidx), c->ndom, c->dom) : NULL;
+  if (cond) pre_line(c, "if (%s) %s = %s;", cix(c, cond), acc, combine(c, n->red, n->dtype, acc, val));
+  else pre_line(c, "%s = %s;", acc, combine(c, n->red, n->dtype, acc, val));
+  while (opened--) {
+    c->pre_depth--;
+    pre_line(c, "}");
+  }
+  return (char *)acc;
+}
+
 char *cg_expr(CgCtx *c, Node *n, Ix *const *idx, bool is_root) {
   Graph *g = c->g;
   if (!is_root && pass_is_scalar_const(n)) return cg_literal(g, dt_load(n->data, n->dtype, 0), n->dtype);
   if (!is_root && pass_is_buffer(n)) {
     Ix *lin = linearize(c, n, idx);
+    c->read[n->id] = true;
     return wrap(g, load_conv(n->dtype), str_fmt(g, "%s[%s]", cg_bufname(c, n), cix_sum(c, lin)));
   }
   switch (n->kind) {
@@ -171,8 +228,8 @@ char *cg_expr(CgCtx *c, Node *n, Ix *const *idx, bool is_root) {
   case NODE_GATHER: {
     Node *src = n->in[0];
     Ix *sidx[IR_MAX_RANK];
-    for (int k = 0; k < src->rank; k++) sidx[k] = ix_simplify(g, ix_subst(g, n->idx[k], n->rank, idx), c->k->ndom, c->k->dom);
-    Ix *cond = n->cond ? ix_simplify(g, ix_subst(g, n->cond, n->rank, idx), c->k->ndom, c->k->dom) : NULL;
+    for (int k = 0; k < src->rank; k++) sidx[k] = ix_simplify(g, ix_subst(g, n->idx[k], n->rank, idx), c->ndom, c->dom);
+    Ix *cond = n->cond ? ix_simplify(g, ix_subst(g, n->cond, n->rank, idx), c->ndom, c->dom) : NULL;
     if (cond && cond->kind == IX_CONST && !cond->val) return cg_literal(g, n->fill, n->dtype);
     if (cond && cond->kind == IX_CONST) cond = NULL;
     cond = ix_and(g, cond, bounds(c, src, sidx));
@@ -180,6 +237,7 @@ char *cg_expr(CgCtx *c, Node *n, Ix *const *idx, bool is_root) {
     if (!cond) return v;
     return str_fmt(g, "(%s ? %s : %s)", cix(c, cond), v, cg_literal(g, n->fill, n->dtype));
   }
+  case NODE_SCATTER: return inner_reduction(c, n, idx);
   default:
     ir_fail(g, "%s node %%%d cannot be inlined into a kernel", node_kind_names[n->kind], n->id);
   }
@@ -239,11 +297,24 @@ static void vars(CgCtx *c, Ix **idx, int n) {
   for (int k = 0; k < n; k++) idx[k] = ix_var(c->g, k);
 }
 
+/* Print the statements the last expression needs, at the current indent. */
+static void flush_pre(CgCtx *c) {
+  for (char *line = c->pre.s; line && *line;) {
+    char *end = strchr(line, '\n');
+    *end = 0;
+    cg_line(c, "%s", line);
+    line = end + 1;
+  }
+  str_init(&c->pre, c->g);
+  c->pre_depth = 0;
+}
+
 static void body_elementwise(CgCtx *c, Node *n) {
   Ix *idx[IR_MAX_RANK];
   vars(c, idx, n->rank);
   open_loops(c, 0, c->k->nloops);
   char *v = cg_expr(c, n, idx, true);
+  flush_pre(c);
   cg_line(c, "%s[%s] = %s;", cg_bufname(c, n), cix_sum(c, linearize(c, n, idx)), wrap(c->g, cg_store_conv(n->dtype), v));
   close_loops(c, c->k->nloops);
 }
@@ -265,6 +336,7 @@ static void body_scatter(CgCtx *c, Node *n) {
     cg_line(c, "%s acc = %s;", ct, id);
     open_loops(c, k->nouter, k->nloops);
     char *v = cg_expr(c, src, idx, false);
+    JTC_ASSERT(c->pre.len == 0); /* fuse.c keeps reductions out of a reduction's source */
     if (n->cond) cg_line(c, "if (%s) acc = %s;", cix(c, ix_simplify(g, n->cond, k->ndom, k->dom)), combine(c, n->red, n->dtype, "acc", v));
     else cg_line(c, "acc = %s;", combine(c, n->red, n->dtype, "acc", v));
     close_loops(c, k->nloops - k->nouter);
@@ -293,6 +365,11 @@ static void body_scatter(CgCtx *c, Node *n) {
 
 void cg_kernel_body(CgCtx *c) {
   Node *n = c->k->root;
+  c->ndom = c->k->ndom;
+  memcpy(c->dom, c->k->dom, sizeof c->dom);
+  c->nacc = 0;
+  c->pre_depth = 0;
+  str_init(&c->pre, c->g);
   switch (n->kind) {
   case NODE_MAP: case NODE_GATHER: body_elementwise(c, n); break;
   case NODE_SCATTER: body_scatter(c, n); break;

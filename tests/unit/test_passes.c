@@ -116,9 +116,9 @@ static void test_dce_and_fusion(void **s) {
   for (int i = 0; i < p->nnodes; i++) assert_ptr_not_equal(p->nodes[i], dead);
   assert_true(e->flags & NF_MATERIALIZE);
   assert_false(a->flags & NF_MATERIALIZE);
-  assert_true(r->flags & NF_MATERIALIZE);
+  assert_false(r->flags & NF_MATERIALIZE); /* reduced in o's kernel as its epilogue's input */
   assert_true(o->flags & NF_MATERIALIZE);
-  assert_int_equal(p->nkernels, 3);
+  assert_int_equal(p->nkernels, 2);
   ir_graph_free(g);
 }
 
@@ -140,6 +140,29 @@ static void test_matmul_schedule_is_register_reduction(void **s) {
   /* the reduced variable is innermost */
   const Node *src = m->in[0];
   assert_int_equal(src->dims[k->order[2]], 7);
+  ir_graph_free(g);
+}
+
+/* matmul + bias + relu: one kernel; a reduction feeding another reduction is materialized */
+static void test_epilogue_fusion(void **s) {
+  (void)s;
+  Graph *g = ir_graph_new();
+  int64_t da[2] = {4, 6}, db[2] = {6, 5}, dc[2] = {5, 3}, bias[1] = {5};
+  Node *a = ir_input(g, "a", DT_F32, 2, da);
+  float wb[30], wc[15], bb[5];
+  for (int i = 0; i < 30; i++) wb[i] = (float)((i * 7) % 11) - 5.0f;
+  for (int i = 0; i < 15; i++) wc[i] = (float)((i * 5) % 7) - 3.0f;
+  for (int i = 0; i < 5; i++) bb[i] = (float)i - 2.0f;
+  Node *m1 = ir_matmul(g, a, ir_const(g, DT_F32, 2, db, wb));
+  Node *h = ir_relu(g, ir_binary(g, MAP_ADD, m1, ir_const(g, DT_F32, 1, bias, bb)));
+  Node *m2 = ir_matmul(g, h, ir_const(g, DT_F32, 2, dc, wc));
+  ir_mark_output(g, ir_unary(g, MAP_NEG, m2), "out");
+  Plan *p;
+  check_same_result(g, &p);
+  assert_false(m1->flags & NF_MATERIALIZE);
+  assert_false(m2->flags & NF_MATERIALIZE);
+  assert_true(h->flags & NF_MATERIALIZE);   /* read by m2's reduction: not recomputed per step */
+  assert_int_equal(p->nkernels, 2);
   ir_graph_free(g);
 }
 
@@ -197,6 +220,7 @@ int main(void) {
     cmocka_unit_test(test_identity_gather_is_dropped),
     cmocka_unit_test(test_dce_and_fusion),
     cmocka_unit_test(test_matmul_schedule_is_register_reduction),
+    cmocka_unit_test(test_epilogue_fusion),
     cmocka_unit_test(test_memplan_no_overlap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
