@@ -7,18 +7,20 @@
 #include <string.h>
 
 #include "codegen/c/cgen.h"
+#include "frontend/jtpy/jtpy.h"
 #include "frontend/onnx/onnx.h"
 #include "passes/passes.h"
 
 #define MAX_SHAPES 64
 
 static const char usage[] =
-  "usage: jtc MODEL.onnx [options]\n"
+  "usage: jtc MODEL.onnx|MODEL.pt|MODEL.pkl [options]     (jtc inspect FILE.pt|FILE.pkl: list its contents)\n"
   "  -o FILE              write FILE (C source) and its header beside it\n"
   "  --target=c           C11 + optional OpenMP (default); cuda is not built yet\n"
   "  --name PREFIX        symbol prefix of the generated API (default: the output's stem)\n"
   "  --shape NAME=D0,D1   pin the dims of graph input NAME (repeatable)\n"
   "  --bind NAME=FILE.pb  make graph input NAME a constant read from a TensorProto file (repeatable)\n"
+  "  --weights FILE       replace ONNX initializers by name with a state dict (.pt) or Jittor .pkl\n"
   "  --weights-file       always write weights to STEM.weights (default: above --embed-limit)\n"
   "  --embed-weights      always embed weights in the source\n"
   "  --embed-limit=BYTES  largest total constant size embedded (default 1048576)\n"
@@ -105,6 +107,8 @@ int main(int argc, char **argv) {
   int nshapes = 0, nbinds = 0;
   bool quiet = false;
   WeightsMode wmode = WEIGHTS_AUTO;
+  const char *weights = NULL;
+  if (argc == 3 && !strcmp(argv[1], "inspect")) return jtpy_inspect(argv[2], stdout) ? 1 : 0;
   int64_t embed_limit = 1 << 20;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -131,6 +135,8 @@ int main(int argc, char **argv) {
       binds[nbinds++].path = eq + 1;
     }
     else if (!strcmp(a, "--weights-file")) wmode = WEIGHTS_FILE;
+    else if (!strcmp(a, "--weights")) { if (++i == argc) usage_error("%s needs a file", a); weights = argv[i]; }
+    else if (!strncmp(a, "--weights=", 10)) weights = a + 10;
     else if (!strcmp(a, "--embed-weights")) wmode = WEIGHTS_EMBED;
     else if (!strncmp(a, "--embed-limit=", 14)) {
       char *end;
@@ -161,8 +167,27 @@ int main(int argc, char **argv) {
   if (name && !is_identifier(name)) usage_error("--name '%s' is not a C identifier", name);
 
   OnnxOptions opt = {.shapes = shapes, .nshapes = nshapes, .binds = binds, .nbinds = nbinds};
-  Graph *g = onnx_load(model, &opt);
-  if (!g) return 1;
+  JtpyWeights *jw = NULL;
+  bool pickle = jtpy_is_pickle_file(model); /* by magic bytes: torch zip/legacy, Jittor, pickle */
+  if (weights && pickle) usage_error("--weights applies to ONNX models; '%s' is a pickle", model);
+  if (weights && (jw = jtpy_load_weights(weights))) {
+    opt.weights = jw->w;
+    opt.nweights = jw->n;
+    opt.weights_used = calloc((size_t)jw->n, sizeof(bool));
+  }
+  Graph *g = weights && !jw ? NULL : pickle ? jtpy_load(model, &opt) : onnx_load(model, &opt);
+  if (jw && g && jtpy_weights_report(jw, opt.weights_used, weights, stderr) == 0) {
+    fprintf(stderr, "jtc: --weights %s: no tensor name matches an initializer of %s\n", weights, model);
+    ir_graph_free(g);
+    g = NULL;
+  }
+  jtpy_weights_free(jw);
+  free(opt.weights_used);
+  if (!g) {
+    for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);
+    for (int k = 0; k < nbinds; k++) free((char *)binds[k].name);
+    return 1;
+  }
   Plan *p = pass_run_all(g, dump, stdout);
   if (!p) {
     fprintf(stderr, "%s\n", g->errmsg);

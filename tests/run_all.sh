@@ -77,6 +77,9 @@ else
   count 0 0 1
 fi
 
+# PyTorch/Jittor pickles (frontend/jtpy): whole nn.Sequential modules and --weights
+suite jtpy --root tests/data/jtpy/e2e
+
 echo "== tests/models/make_models.py $B/models"
 if ! "$PYTHON" -c 'import torch, torchvision, onnx' 2>/dev/null; then
   echo "SKIP models: $PYTHON lacks torch, torchvision or onnx"

@@ -15,9 +15,13 @@ typedef struct { const char *name; int rank; int64_t dims[IR_MAX_RANK]; } OnnxSh
 /* A --bind: graph input `name` becomes a constant read from a TensorProto file, so
  * shape-like inputs (Reshape's shape, Slice's starts, ...) can be pinned at compile time. */
 typedef struct { const char *name; const char *path; } OnnxBind;
+/* A --weights tensor: replaces the initializer of the same name (dtype and shape
+ * must match); used[k] (if given) is set when weights[k] replaced one. */
+typedef struct { const char *name; Dtype dtype; int rank; int64_t dims[IR_MAX_RANK]; const void *data; } OnnxWeight;
 typedef struct {
   const OnnxShapeOverride *shapes; int nshapes;
   const OnnxBind *binds; int nbinds;
+  const OnnxWeight *weights; int nweights; bool *weights_used;
 } OnnxOptions;
 
 /* Load path into a new Graph (opt may be NULL); on failure print every error to

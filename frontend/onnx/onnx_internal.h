@@ -22,6 +22,7 @@ typedef struct OnnxCtx {
   int nout;                /* node->n_output */
   Node **out;              /* set by the lowering; out[k] for node->output[k] */
   const char *model_dir;   /* for external data of tensor attributes */
+  struct OnnxScope *scope; /* the loader's scope of value names (onnx_lower_subgraph) */
 } OnnxCtx;
 
 typedef void (*OnnxLowerFn)(OnnxCtx *c);
@@ -33,6 +34,12 @@ typedef struct {
   int min_opset, max_opset;
   OnnxLowerFn lower;
 } OnnxOpRow;
+
+/* onnx_load.c: lower subgraph `body` (an If branch, a Loop or Scan body) in a
+ * scope where the enclosing graphs' values stay visible, its inputs bound to
+ * ins[0..nin) (nin must equal body->n_input). Returns body->n_output nodes
+ * (arena). The first error unwinds through ir_fail like any other. */
+Node **onnx_lower_subgraph(OnnxCtx *c, const Onnx__GraphProto *body, int nin, Node *const *ins);
 
 /* onnx_ops.c: the row for op_type at this opset, NULL if unsupported. */
 const OnnxOpRow *onnx_find_op(const char *op_type, int opset);
@@ -125,12 +132,56 @@ void onnx_lower_size(OnnxCtx *c);
 void onnx_lower_constant_of_shape(OnnxCtx *c);
 void onnx_lower_range(OnnxCtx *c);
 /* gather/scatter/index family (onnx_lower_index.c, ir/ops_index.c) */
+void onnx_lower_gather_elements(OnnxCtx *c);
+void onnx_lower_gather_nd(OnnxCtx *c);
+void onnx_lower_scatter_elements(OnnxCtx *c);
+void onnx_lower_scatter_nd(OnnxCtx *c);
+void onnx_lower_trilu(OnnxCtx *c);
+void onnx_lower_cumsum(OnnxCtx *c);
+void onnx_lower_eye_like(OnnxCtx *c);
+void onnx_lower_one_hot(OnnxCtx *c);
+void onnx_lower_reverse_sequence(OnnxCtx *c);
+void onnx_lower_hardmax(OnnxCtx *c);
+void onnx_lower_bit_shift(OnnxCtx *c);
+void onnx_lower_einsum(OnnxCtx *c);
+void onnx_lower_compress(OnnxCtx *c);
 /* @family:index (declarations above this line) */
 /* resize and spatial family (onnx_lower_spatial.c, ir/ops_spatial.c) */
+void onnx_lower_resize(OnnxCtx *c);
+void onnx_lower_grid_sample(OnnxCtx *c);
+void onnx_lower_roi_align(OnnxCtx *c);
+void onnx_lower_max_unpool(OnnxCtx *c);
+void onnx_lower_lppool(OnnxCtx *c);
+void onnx_lower_lrn(OnnxCtx *c);
+void onnx_lower_mvn(OnnxCtx *c);
+void onnx_lower_group_norm(OnnxCtx *c);
+void onnx_lower_batchnorm_training(OnnxCtx *c); /* called by onnx_lower_batchnorm */
 /* @family:spatial (declarations above this line) */
 /* losses, training updates, quantization, signal (onnx_lower_misc.c, ir/ops_misc.c) */
+void onnx_lower_nll_loss(OnnxCtx *c);
+void onnx_lower_softmax_ce(OnnxCtx *c);
+void onnx_lower_adagrad(OnnxCtx *c);
+void onnx_lower_momentum(OnnxCtx *c);
+void onnx_lower_adam(OnnxCtx *c);
+void onnx_lower_quantize_linear(OnnxCtx *c);
+void onnx_lower_dequantize_linear(OnnxCtx *c);
+void onnx_lower_dynamic_quantize_linear(OnnxCtx *c);
+void onnx_lower_matmul_integer(OnnxCtx *c);
+void onnx_lower_qlinear_matmul(OnnxCtx *c);
+void onnx_lower_conv_integer(OnnxCtx *c);
+void onnx_lower_qlinear_conv(OnnxCtx *c);
+void onnx_lower_window(OnnxCtx *c);
+void onnx_lower_dft(OnnxCtx *c);
+void onnx_lower_stft(OnnxCtx *c);
+void onnx_lower_mel_weight_matrix(OnnxCtx *c);
+void onnx_lower_det(OnnxCtx *c);
+void onnx_lower_mish(OnnxCtx *c);
 /* @family:misc (declarations above this line) */
 /* recurrent nets and control flow (onnx_lower_rnn.c, ir/ops_rnn.c) */
+void onnx_lower_rnn(OnnxCtx *c);
+void onnx_lower_if(OnnxCtx *c);
+void onnx_lower_loop(OnnxCtx *c);
+void onnx_lower_scan(OnnxCtx *c);
 /* @family:rnn (declarations above this line) */
 
 #endif

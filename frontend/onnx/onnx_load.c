@@ -65,7 +65,9 @@ static Node missing_value; /* a producer failed; dependents are skipped quietly 
 
 typedef struct { const char *name; Node *node; } Value;
 
-typedef struct {
+typedef struct OnnxScope Loader;
+struct OnnxScope {
+  const Loader *parent;      /* subgraphs: the enclosing scope, whose values stay visible */
   const char *path;
   char *dir;                 /* model's directory, for external data */
   Graph *g;
@@ -76,7 +78,7 @@ typedef struct {
   Value *vals;               /* open addressing, cap a power of two */
   size_t cap, count;
   char ctx[600];             /* g->context for the current item */
-} Loader;
+};
 
 static uint32_t hash_str(const char *s) {
   uint32_t h = 2166136261u;
@@ -84,15 +86,18 @@ static uint32_t hash_str(const char *s) {
   return h;
 }
 
-static Value *val_slot(Loader *L, const char *name) {
+static Value *val_slot(const Loader *L, const char *name) {
   size_t m = L->cap - 1;
   for (size_t i = hash_str(name) & m;; i = (i + 1) & m)
     if (!L->vals[i].name || !strcmp(L->vals[i].name, name)) return &L->vals[i];
 }
 
-static Node *val_get(Loader *L, const char *name) {
-  Value *v = val_slot(L, name);
-  return v->name ? v->node : NULL;
+static Node *val_get(const Loader *L, const char *name) {
+  for (; L; L = L->parent) { /* innermost scope first */
+    Value *v = val_slot(L, name);
+    if (v->name) return v->node;
+  }
+  return NULL;
 }
 
 static void val_set(Loader *L, const char *name, Node *n) {
@@ -139,7 +144,9 @@ static void set_context(Loader *L, const char *fmt, ...) __attribute__((format(p
 static void set_context(Loader *L, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(L->ctx, sizeof L->ctx, fmt, ap);
+  int n = L->parent ? snprintf(L->ctx, sizeof L->ctx, "%s: ", L->parent->ctx) : 0; /* "node 'loop' (Loop, #3): node ..." */
+  if (n < 0 || (size_t)n >= sizeof L->ctx) n = 0;
+  vsnprintf(L->ctx + n, sizeof L->ctx - (size_t)n, fmt, ap);
   va_end(ap);
   L->g->context = L->ctx;
 }
@@ -154,22 +161,71 @@ static bool default_domain(const char *d) {
   return !d || !*d || !strcmp(d, "ai.onnx");
 }
 
+/* Opset version the model imports for a non-default domain, 0 if none. */
+static int domain_opset(const Onnx__ModelProto *m, const char *domain) {
+  for (size_t k = 0; k < m->n_opset_import; k++) {
+    const Onnx__OperatorSetIdProto *o = m->opset_import[k];
+    if (o && o->domain && !strcmp(o->domain, domain) && o->has_version)
+      return o->version < 1 ? 1 : o->version > 1000 ? 1000 : (int)o->version;
+  }
+  return 0;
+}
+
+/* The op-table row for a node: default-domain rows are keyed by op type at the
+ * model's opset; other domains' rows by "domain:OpType" at that domain's
+ * imported version. *opset receives the version used (opset 0 asks for any
+ * version, as onnx_find_op does). */
+static const OnnxOpRow *find_row(Loader *L, const Onnx__NodeProto *nd, bool any_opset, int *opset) {
+  if (default_domain(nd->domain)) {
+    *opset = L->opset;
+    return onnx_find_op(onnx_op_type(nd), any_opset ? 0 : L->opset);
+  }
+  char key[256];
+  snprintf(key, sizeof key, "%s:%s", nd->domain, onnx_op_type(nd));
+  *opset = domain_opset(L->model, nd->domain);
+  if (!*opset && !any_opset) return NULL;
+  return onnx_find_op(key, any_opset ? 0 : *opset);
+}
+
 /* ---- 1. unsupported operators, all at once ---- */
+#define MAX_SUBGRAPH_DEPTH 32 /* If/Loop/Scan bodies nested deeper are refused */
+
+/* Appends gr's nodes and, depth first, those of the subgraphs in their
+ * attributes (If branches, Loop and Scan bodies) to *v. */
+static void all_nodes(const Onnx__GraphProto *gr, int depth, const Onnx__NodeProto ***v, size_t *n, size_t *cap) {
+  for (size_t k = 0; k < gr->n_node; k++) {
+    if (*n == *cap) {
+      *cap = *cap ? *cap * 2 : 64;
+      const Onnx__NodeProto **t = realloc(*v, *cap * sizeof **v);
+      if (!t) jtc_internal(__FILE__, __LINE__, "out of memory");
+      *v = t;
+    }
+    const Onnx__NodeProto *nd = gr->node[k];
+    (*v)[(*n)++] = nd;
+    for (size_t a = 0; a < nd->n_attribute && depth < MAX_SUBGRAPH_DEPTH; a++) {
+      const Onnx__AttributeProto *at = nd->attribute[a];
+      if (at->g) all_nodes(at->g, depth + 1, v, n, cap);
+      for (size_t j = 0; j < at->n_graphs; j++) all_nodes(at->graphs[j], depth + 1, v, n, cap);
+    }
+  }
+}
+
 static bool check_ops(Loader *L) {
   typedef struct { char key[160]; int count; char first[160]; bool opset_only; } Bad;
   Bad *bad = NULL;
   int nbad = 0, capbad = 0;
-  for (size_t k = 0; k < L->graph->n_node; k++) {
-    const Onnx__NodeProto *nd = L->graph->node[k];
+  const Onnx__NodeProto **nodes = NULL;
+  size_t nnodes = 0, capnodes = 0;
+  all_nodes(L->graph, 0, &nodes, &nnodes, &capnodes);
+  for (size_t k = 0; k < nnodes; k++) {
+    const Onnx__NodeProto *nd = nodes[k];
     char key[160], nm[64];
     bool opset_only = false;
-    if (default_domain(nd->domain)) {
-      if (onnx_find_op(onnx_op_type(nd), L->opset)) continue;
-      opset_only = onnx_find_op(onnx_op_type(nd), 0) != NULL;
-      snprintf(key, sizeof key, "%s", onnx_op_type(nd));
-    } else {
-      snprintf(key, sizeof key, "%s.%s", nd->domain, onnx_op_type(nd));
-    }
+    int opset;
+    if (find_row(L, nd, false, &opset)) continue;
+    opset_only = find_row(L, nd, true, &opset) != NULL;
+    if (default_domain(nd->domain)) snprintf(key, sizeof key, "%s", onnx_op_type(nd));
+    else snprintf(key, sizeof key, "%s.%s", nd->domain, onnx_op_type(nd));
     int j = 0;
     while (j < nbad && strcmp(bad[j].key, key)) j++;
     if (j == nbad) {
@@ -187,6 +243,7 @@ static bool check_ops(Loader *L) {
     }
     bad[j].count++;
   }
+  free(nodes);
   if (!nbad) return true;
   size_t cap = 256 + (size_t)nbad * 400, len = 0;
   char *msg = malloc(cap);
@@ -209,6 +266,22 @@ static void load_initializer(Loader *L, size_t k) {
   set_context(L, "initializer '%s'", name);
   if (!*name) ir_fail(L->g, "initializer #%zu has no name", k);
   Node *n = onnx_tensor_const(L->g, t, L->dir);
+  for (int j = 0; L->opt && j < L->opt->nweights; j++) { /* --weights: same name, same dtype and shape */
+    const OnnxWeight *w = &L->opt->weights[j];
+    if (strcmp(w->name, name)) continue;
+    bool same = w->dtype == n->dtype && w->rank == n->rank;
+    for (int d = 0; same && d < n->rank; d++) same = w->dims[d] == n->dims[d];
+    if (!same) {
+      char a[256], b[256];
+      int la = snprintf(a, sizeof a, "%s[", dt_name(w->dtype)), lb = snprintf(b, sizeof b, "%s[", dt_name(n->dtype));
+      for (int d = 0; d < w->rank && la < 200; d++) la += snprintf(a + la, sizeof a - la, "%s%lld", d ? "," : "", (long long)w->dims[d]);
+      for (int d = 0; d < n->rank && lb < 200; d++) lb += snprintf(b + lb, sizeof b - lb, "%s%lld", d ? "," : "", (long long)n->dims[d]);
+      ir_fail(L->g, "--weights gives %s], the model's initializer is %s]", a, b);
+    }
+    n = ir_const(L->g, w->dtype, w->rank, w->dims, w->data);
+    if (L->opt->weights_used) L->opt->weights_used[j] = true;
+    break;
+  }
   n->name = ir_strdup(L->g, name);
   val_set(L, name, n);
 }
@@ -350,8 +423,9 @@ static void lower_node(Loader *L, size_t k) {
   OnnxCtx c = {0};
   c.g = g;
   c.node = nd;
-  c.opset = L->opset;
+  const OnnxOpRow *row = find_row(L, nd, false, &c.opset);
   c.model_dir = L->dir;
+  c.scope = L;
   c.nin = (int)nd->n_input;
   c.nout = (int)nd->n_output;
   c.in = ir_alloc_array(g, nd->n_input + 1, sizeof(Node *));
@@ -367,7 +441,6 @@ static void lower_node(Loader *L, size_t k) {
     if (!v) ir_fail(g, "input '%s' is not a graph input, an initializer or an earlier node's output", in);
     c.in[j] = v;
   }
-  const OnnxOpRow *row = onnx_find_op(op, L->opset);
   JTC_ASSERT(row != NULL); /* check_ops made sure */
   int first_id = g->last ? g->last->id + 1 : 0;
   row->lower(&c);
@@ -382,6 +455,71 @@ static void lower_node(Loader *L, size_t k) {
 
 static void lower_node_step(Loader *L, size_t k) {
   lower_node(L, k);
+}
+
+/* ---- 3b. subgraphs (If branches, Loop and Scan bodies) ----
+ * A subgraph's nodes are lowered by lower_node in a child scope: its inputs
+ * are bound to ins[], its initializers loaded, and names it does not define
+ * resolve in the enclosing scopes. There is no recovery per node here: the
+ * first error frees the child scope and unwinds to the enclosing handler, so
+ * the node that owns the subgraph fails as a whole. */
+Node **onnx_lower_subgraph(OnnxCtx *c, const Onnx__GraphProto *body, int nin, Node *const *ins) {
+  Loader *P = c->scope;
+  Graph *g = c->g;
+  JTC_ASSERT(P != NULL);
+  int depth = 0;
+  for (const Loader *q = P; q->parent; q = q->parent) depth++;
+  if (depth >= MAX_SUBGRAPH_DEPTH) ir_fail(g, "subgraphs are nested more than %d deep", MAX_SUBGRAPH_DEPTH);
+  if (body->n_input != (size_t)nin) ir_fail(g, "the subgraph has %zu inputs, the operator binds %d", body->n_input, nin);
+  Loader *S = calloc(1, sizeof *S);
+  Value *vals = calloc(256, sizeof(Value));
+  if (!S || !vals) jtc_internal(__FILE__, __LINE__, "out of memory");
+  S->parent = P;
+  S->path = P->path;
+  S->dir = P->dir;
+  S->g = g;
+  S->model = P->model;
+  S->graph = body;
+  S->opt = P->opt;
+  S->opset = P->opset;
+  S->vals = vals;
+  S->cap = 256;
+  snprintf(S->ctx, sizeof S->ctx, "%s", P->ctx);
+  const char *saved_ctx = g->context, *saved_origin = g->cur_origin, *saved_op = g->cur_op;
+  jmp_buf *outer = g->on_error, jb;
+  g->on_error = &jb;
+  if (setjmp(jb)) { /* g->errmsg holds the message: free the scope, re-raise */
+    free(S->vals);
+    free(S);
+    g->on_error = outer;
+    g->context = saved_ctx;
+    if (outer) longjmp(*outer, 1);
+    fprintf(stderr, "%s\n", g->errmsg);
+    exit(1);
+  }
+  for (size_t k = 0; k < body->n_initializer; k++) load_initializer(S, k);
+  for (size_t k = 0; k < body->n_input; k++) {
+    const char *name = body->input[k]->name;
+    if (!name || !*name) ir_fail(g, "subgraph input #%zu has no name", k);
+    val_set(S, name, ins[k]);
+  }
+  for (size_t k = 0; k < body->n_node; k++) lower_node(S, k);
+  set_context(S, "subgraph outputs");
+  Node **outs = ir_alloc_array(g, body->n_output + 1, sizeof(Node *));
+  for (size_t k = 0; k < body->n_output; k++) {
+    const char *name = body->output[k]->name ? body->output[k]->name : "";
+    Node *n = val_get(S, name);
+    if (n == MISSING) ir_fail(g, "output '%s' depends on a value whose producer failed", name);
+    if (!n) ir_fail(g, "no node, initializer or input produces output '%s'", name);
+    outs[k] = n;
+  }
+  g->on_error = outer;
+  free(S->vals);
+  free(S);
+  g->context = saved_ctx;
+  g->cur_origin = saved_origin;
+  g->cur_op = saved_op;
+  return outs;
 }
 
 /* ---- 4. graph outputs ---- */
@@ -451,7 +589,10 @@ Graph *onnx_load(const char *path, const OnnxOptions *opt) {
   L.opt = opt;
   bool found;
   L.opset = model_opset(model, &found);
-  if (!found && model->has_ir_version && model->ir_version >= 3) {
+  bool any_default = false; /* a model of other domains' ops alone needs no ai.onnx import */
+  for (size_t k = 0; k < model->graph->n_node && !any_default; k++)
+    any_default = model->graph->node[k] && default_domain(model->graph->node[k]->domain);
+  if (!found && model->has_ir_version && model->ir_version >= 3 && any_default) {
     err_add("%s: the model imports no default-domain (ai.onnx) opset", path);
     onnx__model_proto__free_unpacked(model, NULL);
     return NULL;

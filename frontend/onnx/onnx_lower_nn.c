@@ -141,10 +141,11 @@ void onnx_lower_matmul(OnnxCtx *c) {
 void onnx_lower_pool(OnnxCtx *c) {
   Node *x = onnx_input(c, 0, "X");
   bool max = !strcmp(onnx_op_type(c->node), "MaxPool");
-  if (max && onnx_out_wanted(c, 1)) ir_fail(c->g, "output 'Indices' is not supported");
   WindowParams p;
   window_params(c, WIN_POOL, x, NULL, &p);
   c->out[0] = max ? ir_maxpool(c->g, x, &p) : ir_avgpool(c->g, x, &p);
+  if (max && onnx_out_wanted(c, 1)) /* ir/ops_spatial.c */
+    c->out[1] = ir_maxpool_indices(c->g, x, &p, c->out[0], onnx_attr_int(c, "storage_order", 0) != 0);
 }
 
 void onnx_lower_global_pool(OnnxCtx *c) {
@@ -160,8 +161,10 @@ void onnx_lower_global_pool(OnnxCtx *c) {
 void onnx_lower_batchnorm(OnnxCtx *c) {
   Node *x = onnx_input(c, 0, "X"), *scale = onnx_input(c, 1, "scale"), *bias = onnx_input(c, 2, "B");
   Node *mean = onnx_input(c, 3, "input_mean"), *var = onnx_input(c, 4, "input_var");
-  if (c->opset >= 14 && onnx_attr_int(c, "training_mode", 0))
-    ir_fail(c->g, "training_mode=1 is not supported (inference only)");
+  if (c->opset >= 14 && onnx_attr_int(c, "training_mode", 0)) { /* onnx_lower_spatial.c */
+    onnx_lower_batchnorm_training(c);
+    return;
+  }
   for (int k = 1; k < 5; k++)
     if (onnx_out_wanted(c, k))
       ir_fail(c->g, "training-mode output #%d ('%s') is not supported (inference only)", k, c->node->output[k]);

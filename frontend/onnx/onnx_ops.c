@@ -150,12 +150,62 @@ static const OnnxOpRow op_table[] = {
   {"ConstantOfShape", 9, 0, onnx_lower_constant_of_shape},
   {"Range", 11, 0, onnx_lower_range},
   /* gather/scatter/index family (onnx_lower_index.c, ir/ops_index.c) */
+  {"GatherElements", 11, 0, onnx_lower_gather_elements},
+  {"GatherND", 11, 0, onnx_lower_gather_nd},
+  {"Scatter", 9, 10, onnx_lower_scatter_elements},
+  {"ScatterElements", 11, 0, onnx_lower_scatter_elements},
+  {"ScatterND", 11, 0, onnx_lower_scatter_nd},
+  {"Trilu", 14, 0, onnx_lower_trilu},
+  {"CumSum", 11, 0, onnx_lower_cumsum},
+  {"EyeLike", 9, 0, onnx_lower_eye_like},
+  {"OneHot", 9, 0, onnx_lower_one_hot},
+  {"ReverseSequence", 10, 0, onnx_lower_reverse_sequence},
+  {"Hardmax", 1, 0, onnx_lower_hardmax},
+  {"BitShift", 11, 0, onnx_lower_bit_shift},
+  {"Einsum", 12, 0, onnx_lower_einsum},
+  {"Compress", 9, 0, onnx_lower_compress},
   /* @family:index (rows above this line) */
   /* resize and spatial family (onnx_lower_spatial.c, ir/ops_spatial.c) */
+  {"Resize", 10, 0, onnx_lower_resize},
+  {"Upsample", 7, 9, onnx_lower_resize},
+  {"GridSample", 16, 0, onnx_lower_grid_sample},
+  {"RoiAlign", 10, 0, onnx_lower_roi_align},
+  {"MaxUnpool", 9, 0, onnx_lower_max_unpool},
+  {"LpPool", 1, 0, onnx_lower_lppool},
+  {"LRN", 1, 0, onnx_lower_lrn},
+  {"MeanVarianceNormalization", 9, 0, onnx_lower_mvn},
+  {"GroupNormalization", 18, 0, onnx_lower_group_norm},
   /* @family:spatial (rows above this line) */
   /* losses, training updates, quantization, signal (onnx_lower_misc.c, ir/ops_misc.c) */
+  {"NegativeLogLikelihoodLoss", 12, 0, onnx_lower_nll_loss},
+  {"SoftmaxCrossEntropyLoss", 12, 0, onnx_lower_softmax_ce},
+  /* rows of another domain are keyed "domain:OpType" at that domain's opset */
+  {"ai.onnx.preview.training:Adagrad", 1, 0, onnx_lower_adagrad},
+  {"ai.onnx.preview.training:Momentum", 1, 0, onnx_lower_momentum},
+  {"ai.onnx.preview.training:Adam", 1, 0, onnx_lower_adam},
+  {"QuantizeLinear", 10, 18, onnx_lower_quantize_linear},
+  {"DequantizeLinear", 10, 18, onnx_lower_dequantize_linear},
+  {"DynamicQuantizeLinear", 11, 0, onnx_lower_dynamic_quantize_linear},
+  {"MatMulInteger", 10, 0, onnx_lower_matmul_integer},
+  {"QLinearMatMul", 10, 20, onnx_lower_qlinear_matmul},
+  {"ConvInteger", 10, 0, onnx_lower_conv_integer},
+  {"QLinearConv", 10, 0, onnx_lower_qlinear_conv},
+  {"HannWindow", 17, 0, onnx_lower_window},
+  {"HammingWindow", 17, 0, onnx_lower_window},
+  {"BlackmanWindow", 17, 0, onnx_lower_window},
+  {"DFT", 17, 19, onnx_lower_dft},
+  {"STFT", 17, 0, onnx_lower_stft},
+  {"MelWeightMatrix", 17, 0, onnx_lower_mel_weight_matrix},
+  {"Det", 11, 0, onnx_lower_det},
+  {"Mish", 18, 0, onnx_lower_mish},
   /* @family:misc (rows above this line) */
   /* recurrent nets and control flow (onnx_lower_rnn.c, ir/ops_rnn.c) */
+  {"RNN", 1, 0, onnx_lower_rnn},
+  {"GRU", 1, 0, onnx_lower_rnn},
+  {"LSTM", 1, 0, onnx_lower_rnn},
+  {"If", 1, 0, onnx_lower_if},
+  {"Loop", 1, 0, onnx_lower_loop},
+  {"Scan", 8, 0, onnx_lower_scan},
   /* @family:rnn (rows above this line) */
 };
 

@@ -3,7 +3,9 @@
  *   conform [options] TESTDIR...       conform [options] --root DIR...
  *
  * A test folder holds model.onnx and test_data_set_N/{input,output}_K.pb (ONNX's
- * backend-test layout). For each folder, in a forked child:
+ * backend-test layout); instead of model.onnx it may hold a pickled model.pt or
+ * model.pkl, and a file jtc_flags whose words are added to jtc's arguments ($DIR
+ * in a word becomes the folder). For each folder, in a forked child:
  *   1. decode every input_K.pb (onnx_read_tensor_file) into a raw file;
  *   2. run `jtc model.onnx --target=c --name net -o WORK/net.c` under a timeout;
  *      when jtc answers that a shape-like operand is a graph input ("--bind
@@ -347,6 +349,11 @@ static char *pb_to_raw(const char *pb, const char *raw) {
 static char *run_test(const Test *t, const Rule *rule, const char *work) {
   double rtol = rule ? rule->rtol : 1e-3, atol = rule ? rule->atol : 1e-7;
   char *model = fmt("%s/model.onnx", t->dir), *why = NULL, *argv[MAX_ARGS];
+  for (const char *alt = ".pt"; !is_file(model) && alt; alt = strcmp(alt, ".pt") ? NULL : ".pkl") {
+    free(model); /* a pickled model (jtpy frontend) */
+    model = fmt("%s/model%s", t->dir, alt);
+  }
+  if (!is_file(model)) free(model), model = fmt("%s/model.onnx", t->dir);
   struct dirent **sets = NULL;
   int nsets = scandir(t->dir, &sets, is_dataset, alphasort);
   if (!is_file(model)) return fmt("Fno %s", model);
@@ -384,6 +391,18 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
   int nav = 7, bound[MAX_ARGS / 2] = {0};
   const char *extra = getenv("JTC_FLAGS");
   if (extra) add_words(av_jtc, &nav, extra);
+  size_t flen;
+  char *fpath = fmt("%s/jtc_flags", t->dir), *flags = read_all(fpath, &flen);
+  if (flags) { /* the folder's own jtc words; $DIR is the folder */
+    int first = nav;
+    add_words(av_jtc, &nav, flags);
+    for (int k = first; k < nav; k++) {
+      char *d = strstr(av_jtc[k], "$DIR");
+      if (d) av_jtc[k] = fmt("%.*s%s%s", (int)(d - av_jtc[k]), av_jtc[k], t->dir, d + 4);
+    }
+    free(flags);
+  }
+  free(fpath);
   char bound_names[512] = "";
   for (;;) {
     av_jtc[nav] = NULL;
@@ -495,8 +514,9 @@ static void add_root(Test **ts, int *n, int *cap, const char *root) {
   if (m < 0) die("cannot list %s: %s", root, strerror(errno));
   for (int i = 0; i < m; i++) {
     char *dir = fmt("%s/%s", root, ents[i]->d_name), *model = fmt("%s/model.onnx", dir);
-    if (ents[i]->d_name[0] != '.' && is_file(model)) add_test(ts, n, cap, dir);
-    free(dir), free(model), free(ents[i]);
+    char *pt = fmt("%s/model.pt", dir), *pkl = fmt("%s/model.pkl", dir);
+    if (ents[i]->d_name[0] != '.' && (is_file(model) || is_file(pt) || is_file(pkl))) add_test(ts, n, cap, dir);
+    free(dir), free(model), free(pt), free(pkl), free(ents[i]);
   }
   free(ents);
 }

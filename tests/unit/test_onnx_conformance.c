@@ -25,13 +25,15 @@
 #include "frontend/onnx/onnx.h"
 
 #define DATA "/usr/share/libonnx-testdata/data"
-#define MIN_PASS 638
+#define MIN_PASS 848
 
 /* Loaded but not comparable: the test data stores bfloat16 tensors as uint16. */
 static const char *const known_bad[] = {
   "test_cast_BFLOAT16_to_FLOAT", "test_cast_FLOAT_to_BFLOAT16",
   "test_castlike_BFLOAT16_to_FLOAT", "test_castlike_BFLOAT16_to_FLOAT_expanded",
   "test_castlike_FLOAT_to_BFLOAT16", "test_castlike_FLOAT_to_BFLOAT16_expanded",
+  /* its Adam node omits epsilon (spec default 1e-6) but the outputs were made with 1e-2 */
+  "test_adam_multiple",
 };
 
 typedef enum { R_PASS, R_NOLOAD, R_MISMATCH } Result;

@@ -206,11 +206,11 @@ static void test_two_errors(void **state) {
 static void test_bad_override(void **state) {
   (void)state;
   OnnxShapeOverride ov = {"X", 1, {4}};
-  OnnxOptions opt = {&ov, 1, NULL, 0};
+  OnnxOptions opt = {.shapes = &ov, .nshapes = 1};
   assert_null(load_quiet(FIX("symbolic_batch.onnx"), &opt));
   assert_error_has("--shape X gives 1 dims, the model's input is 2-D");
   OnnxShapeOverride ov2 = {"nope", 1, {4}};
-  OnnxOptions opt2 = {&ov2, 1, NULL, 0};
+  OnnxOptions opt2 = {.shapes = &ov2, .nshapes = 1};
   assert_null(load_quiet(FIX("symbolic_batch.onnx"), &opt2));
   assert_error_has("--shape names 'nope', which is not a graph input");
 }
@@ -294,7 +294,7 @@ static void test_symbolic_dims(void **state) {
   assert_int_equal(g->inputs[0]->dims[1], 3);
   ir_graph_free(g);
   OnnxShapeOverride ov = {"X", 2, {4, 3}};
-  OnnxOptions opt = {&ov, 1, NULL, 0};
+  OnnxOptions opt = {.shapes = &ov, .nshapes = 1};
   g = onnx_load(FIX("symbolic_batch.onnx"), &opt);
   assert_non_null(g);
   assert_int_equal(g->inputs[0]->dims[0], 4);

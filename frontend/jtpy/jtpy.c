@@ -1,0 +1,204 @@
+/* jtpy.c: the jtpy frontend's public entry points (jtpy.h). Each one reads
+ * the file, runs the right loader under one error handler (jt_fail and
+ * ir_fail both land there), and frees the whole arena on the way out.
+ */
+#include "frontend/jtpy/jtpy_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char last_error[1024];
+
+const char *jtpy_last_error(void) {
+  return last_error;
+}
+
+static void set_error(const char *msg) {
+  snprintf(last_error, sizeof last_error, "%s", msg);
+  fprintf(stderr, "%s\n", last_error);
+}
+
+bool jtpy_is_pickle_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return false;
+  uint8_t head[16];
+  size_t n = fread(head, 1, sizeof head, f);
+  bool tail_magic = false;
+  if (fseek(f, -8, SEEK_END) == 0) {
+    char t[8];
+    tail_magic = fread(t, 1, 8, f) == 8 && !memcmp(t, "HCAJSLHD", 8);
+  }
+  fclose(f);
+  if (tail_magic) return true;
+  if (n >= 4 && jt_is_zip(head, n)) return true;
+  return n >= 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5;
+}
+
+Graph *jtpy_load(const char *path, const OnnxOptions *opt) {
+  JtCtx c = {0};
+  c.path = path;
+  last_error[0] = 0;
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  if (jt_read_file(&c, path, &buf, &len)) {
+    set_error(c.err);
+    return NULL;
+  }
+  Graph *g = ir_graph_new();
+  g->file = ir_strdup(g, path);
+  g->model_desc = "PyTorch whole-module pickle";
+  jmp_buf jb;
+  c.jb = &jb;
+  g->on_error = &jb;
+  if (setjmp(jb)) {
+    set_error(g->errmsg[0] ? g->errmsg : c.err);
+    jt_free_all(&c);
+    ir_graph_free(g);
+    free(buf);
+    return NULL;
+  }
+  PyVal *root = jt_load_any(&c, buf, len);
+  jt_build_module_graph(&c, g, root, opt);
+  g->on_error = NULL;
+  g->context = NULL;
+  jt_free_all(&c); /* constants were copied into the graph */
+  free(buf);
+  return g;
+}
+
+typedef struct {
+  JtCtx c;
+  uint8_t *buf;
+} WeightsPriv;
+
+JtpyWeights *jtpy_load_weights(const char *path) {
+  WeightsPriv *volatile p = calloc(1, sizeof *p);
+  JtpyWeights *volatile w = calloc(1, sizeof *w);
+  last_error[0] = 0;
+  if (!p || !w) {
+    free(p), free(w);
+    set_error("out of memory");
+    return NULL;
+  }
+  p->c.path = path;
+  w->priv = p;
+  size_t len;
+  if (jt_read_file(&p->c, path, &p->buf, &len)) {
+    set_error(p->c.err);
+    free(p), free(w);
+    return NULL;
+  }
+  jmp_buf jb;
+  p->c.jb = &jb;
+  if (setjmp(jb)) {
+    set_error(p->c.err);
+    jtpy_weights_free(w);
+    return NULL;
+  }
+  PyVal *root = jt_load_any(&p->c, p->buf, len);
+  JtNamed *named = NULL;
+  size_t n = 0, cap = 0;
+  jt_collect_tensors(&p->c, root, "", &named, &n, &cap, 0);
+  if (n == 0) jt_fail(&p->c, -1, "holds no tensors (a %s at the top)", jt_kind_name(root->kind));
+  if (n > 1 << 24) jt_fail(&p->c, -1, "holds %zu tensors", n);
+  w->w = jt_alloc_array(&p->c, n, sizeof *w->w);
+  w->n = (int)n;
+  for (size_t k = 0; k < n; k++) {
+    const JtTensor *t = named[k].t;
+    OnnxWeight *o = &w->w[k];
+    o->name = named[k].name;
+    o->dtype = t->dt;
+    o->rank = t->rank;
+    memcpy(o->dims, t->dims, sizeof o->dims);
+    o->data = jt_tensor_dense(&p->c, t, named[k].name);
+  }
+  p->c.jb = NULL;
+  return w;
+}
+
+void jtpy_weights_free(JtpyWeights *w) {
+  if (!w) return;
+  WeightsPriv *p = w->priv;
+  if (p) {
+    jt_free_all(&p->c);
+    free(p->buf);
+    free(p);
+  }
+  free(w);
+}
+
+int jtpy_weights_report(const JtpyWeights *w, const bool *used, const char *path, FILE *f) {
+  int nused = 0, nun = 0;
+  for (int k = 0; k < w->n; k++) nused += used[k];
+  nun = w->n - nused;
+  if (nun) {
+    fprintf(f, "jtc: warning: --weights %s: %d of %d tensor%s matched no initializer of the model:", path, nun, w->n,
+            w->n > 1 ? "s" : "");
+    int shown = 0;
+    for (int k = 0; k < w->n && shown < 20; k++)
+      if (!used[k]) fprintf(f, "%s %s", shown++ ? "," : "", w->w[k].name);
+    if (nun > shown) fprintf(f, ", ... (%d more)", nun - shown);
+    fprintf(f, "\n");
+  }
+  return nused;
+}
+
+/* Distinct classes of records (objects the reader did not build), depth-bounded. */
+static void collect_classes(const PyVal *v, const char **seen, int *n, int max, int depth) {
+  if (depth > JT_MAX_DEPTH) return;
+  if (v->kind == PY_OBJ && v->cls && v->cls->kind == PY_GLOBAL) {
+    int k = 0;
+    while (k < *n && strcmp(seen[k], v->cls->s)) k++;
+    if (k == *n && *n < max) seen[(*n)++] = v->cls->s;
+    if (v->state) collect_classes(v->state, seen, n, max, depth + 1);
+  }
+  if (v->kind == PY_TUPLE || v->kind == PY_LIST || v->kind == PY_DICT || v->kind == PY_SET)
+    for (size_t k = 0; k < v->n; k++) collect_classes(v->items[k], seen, n, max, depth + 1);
+}
+
+int jtpy_inspect(const char *path, FILE *f) {
+  JtCtx c = {0};
+  c.path = path;
+  last_error[0] = 0;
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  if (jt_read_file(&c, path, &buf, &len)) {
+    set_error(c.err);
+    return 1;
+  }
+  jmp_buf jb;
+  c.jb = &jb;
+  if (setjmp(jb)) {
+    set_error(c.err);
+    jt_free_all(&c);
+    free(buf);
+    return 1;
+  }
+  static const char *const fmts[] = {"unknown", "torch.save zip", "torch.save legacy", "Jittor jt.save", "pickle"};
+  JtFormat fm = jt_detect(buf, len);
+  fprintf(f, "%s: %s\n", path, fmts[fm]);
+  PyVal *root = jt_load_any(&c, buf, len);
+  JtNamed *named = NULL;
+  size_t n = 0, cap = 0;
+  jt_collect_tensors(&c, root, "", &named, &n, &cap, 0);
+  fprintf(f, "tensors (%zu):\n", n);
+  for (size_t k = 0; k < n; k++) {
+    const JtTensor *t = named[k].t;
+    fprintf(f, "  %-40s %s[", named[k].name, dt_name(t->dt));
+    for (int d = 0; d < t->rank; d++) fprintf(f, "%s%lld", d ? "," : "", (long long)t->dims[d]);
+    fprintf(f, "]\n");
+  }
+  const char *classes[64];
+  int ncls = 0;
+  collect_classes(root, classes, &ncls, 64, 0);
+  fprintf(f, "classes (%d):", ncls);
+  for (int k = 0; k < ncls; k++)
+    fprintf(f, "%s %s%s", k ? "," : "", classes[k], strncmp(classes[k], "torch.nn.modules.", 17) ? " (unknown: recorded, not built)" : "");
+  fprintf(f, "\nstructure:\n  ");
+  jt_print_value(f, root, 0, 2);
+  fprintf(f, "\n");
+  jt_free_all(&c);
+  free(buf);
+  return 0;
+}
