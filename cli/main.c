@@ -21,7 +21,7 @@ static const char usage[] =
   "  --shape NAME=D0,D1   pin the dims of graph input NAME (repeatable)\n"
   "  --bind NAME=FILE.pb  make graph input NAME a constant read from a TensorProto file (repeatable)\n"
   "  --weights FILE       replace ONNX initializers by name with a state dict (.pt) or Jittor .pkl\n"
-  "  --weights-file       always write weights to STEM.weights (default: above --embed-limit)\n"
+  "  --external-weights   always write weights to STEM.weights (default: above --embed-limit)\n"
   "  --embed-weights      always embed weights in the source\n"
   "  --embed-limit=BYTES  largest total constant size embedded (default 1048576)\n"
   "  --dump-ir[=after:PASS|all]  print the meta-op graph (after PASS, default the last)\n"
@@ -134,7 +134,7 @@ int main(int argc, char **argv) {
       binds[nbinds].name = strndup(v, (size_t)(eq - v));
       binds[nbinds++].path = eq + 1;
     }
-    else if (!strcmp(a, "--weights-file")) wmode = WEIGHTS_FILE;
+    else if (!strcmp(a, "--external-weights")) wmode = WEIGHTS_FILE;
     else if (!strcmp(a, "--weights")) { if (++i == argc) usage_error("%s needs a file", a); weights = argv[i]; }
     else if (!strncmp(a, "--weights=", 10)) weights = a + 10;
     else if (!strcmp(a, "--embed-weights")) wmode = WEIGHTS_EMBED;

@@ -43,7 +43,7 @@ mkdir "$T/d1" "$T/d2"
 J=$(cd "$(dirname "$JTC")" && pwd)/jtc A=$(pwd)/$M
 (cd "$T/d1" && "$J" -q "$A" -o net.c) && (cd "$T/d2" && "$J" -q "$A" -o net.c)
 if cmp -s "$T/d1/net.c" "$T/d2/net.c" && cmp -s "$T/d1/net.h" "$T/d2/net.h"; then ok deterministic; else bad deterministic "two runs differ"; fi
-"$JTC" -q $M -o "$T/w1.c" --weights-file --name w && "$JTC" -q $M -o "$T/w2.c" --weights-file --name w
+"$JTC" -q $M -o "$T/w1.c" --external-weights --name w && "$JTC" -q $M -o "$T/w2.c" --external-weights --name w
 if cmp -s "$T/w1.weights" "$T/w2.weights" && [ -s "$T/w1.weights" ]; then ok deterministic-weights; else bad deterministic-weights "weights files differ or are empty"; fi
 
 # every pass can be dumped, and the dump shows index maps in Jittor notation
@@ -53,7 +53,7 @@ done
 if "$JTC" $M --dump-ir | grep -q 'i2+i5'; then ok dump-jittor-notation; else bad dump-jittor-notation "no window map i2+i5 in the dump"; fi
 
 # a .weights file that does not match is refused by net_init
-"$JTC" -q samples/mlp/model.onnx -o "$T/m.c" --weights-file --name m
+"$JTC" -q samples/mlp/model.onnx -o "$T/m.c" --external-weights --name m
 cat >"$T/main.c" <<'C'
 #include <stdio.h>
 #include "m.h"

@@ -68,7 +68,7 @@ if [ "$#" -ge 5 ] && [ "$2" = passed, ]; then count "$1" "$3" "$5"; else echo "F
 
 suite samples samples/mlp samples/lenet
 # the same with weights in a .weights file, and built by clang (generated code is C11 for both compilers)
-JTC_FLAGS=--weights-file suite samples-weights-file samples/mlp samples/lenet
+JTC_FLAGS=--external-weights suite samples-external-weights samples/mlp samples/lenet
 if command -v clang >/dev/null 2>&1; then
   CC=clang suite samples-clang samples/mlp samples/lenet
 else
