@@ -56,6 +56,20 @@ $(B)/tests/%: tests/tools/%.c $(B)/libjtc_core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(B)/libjtc_core.a $(LDLIBS) -ldl -o $@
 
+# runtime_stub/gemm.h: its test and benchmark built again with -march=native
+# -fopenmp (the SIMD micro-kernel and the threaded split; the plain builds by
+# the rules above take the portable path). Neither needs libjtc_core.a.
+GEMM_NATIVE := -march=native -fopenmp
+UNIT_BIN += $(B)/tests/test_gemm_native
+$(B)/tests/test_gemm $(B)/tests/bench_gemm: runtime_stub/gemm.h
+$(B)/tests/test_gemm_native: tests/unit/test_gemm.c runtime_stub/gemm.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(GEMM_NATIVE) $< -lcmocka -lm -o $@
+$(B)/tests/bench_gemm_native: tests/tools/bench_gemm.c runtime_stub/gemm.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(GEMM_NATIVE) $< -lm -o $@
+all: $(B)/tests/bench_gemm_native
+
 # The quick start: compile the bundled LeNet to C, build it, run it.
 demo: all
 	@mkdir -p $(B)/demo
@@ -68,6 +82,20 @@ unit: $(UNIT_BIN)
 
 test: all unit
 	B=$(B) PYTHON=$(PYTHON) sh tests/run_all.sh
+
+# Latency benchmark, jtc vs ONNX Runtime vs PyTorch (bench/README.md; not part
+# of `make test`). onnxruntime comes from PyPI into a venv over Debian's python,
+# once. BENCH_ARGS passes options to bench.py, e.g. BENCH_ARGS="--only resnet18".
+BENCH_VENV ?= $(B)/bench/venv
+bench: $(B)/jtc
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv --system-site-packages $(BENCH_VENV) \
+	  || { echo "bench: cannot create a venv: apt-get install python3-venv"; exit 1; }
+	@$(BENCH_VENV)/bin/python -c 'import onnxruntime' 2>/dev/null || $(BENCH_VENV)/bin/pip install -q \
+	  --retries 1 --timeout 30 onnxruntime || echo "bench: onnxruntime not installed: ORT columns read n/a"
+	-$(PYTHON) bench/export_models.py $(B)/bench/models
+	$(BENCH_VENV)/bin/python bench/bench.py --jtc $(B)/jtc --models $(B)/bench/models \
+	  --work $(B)/bench/work --json $(B)/bench/results.json $(BENCH_ARGS)
+.PHONY: bench
 
 asan:
 	$(MAKE) B=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
