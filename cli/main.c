@@ -28,7 +28,7 @@ static const char usage[] =
   "  -q                   no summary line on stderr\n"
   "  --list-ops           print the supported ONNX operators and exit\n"
   "  --version, --help\n"
-  "passes: simplify dce fuse schedule memplan\n";
+  "passes: simplify dce fuse schedule contract memplan\n";
 
 static _Noreturn void usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "jtc: ");
@@ -88,7 +88,7 @@ static bool is_identifier(const char *s) {
 }
 
 /* Print the code; ir_fail inside the generator lands here. */
-static int write_code(Graph *g, const Plan *p, const CgOptions *co) {
+static int write_code(Graph *g, Plan *p, const CgOptions *co) {
   jmp_buf jb;
   g->on_error = &jb;
   if (setjmp(jb)) {

@@ -109,8 +109,8 @@ static double map_f32(MapOp op, float a, float b)
   case MAP_MUL: return a * b;
   case MAP_DIV: return a / b;
   case MAP_POW: return powf(a, b);
-  case MAP_MAX: return fmaxf(a, b);
-  case MAP_MIN: return fminf(a, b);
+  case MAP_MAX: return (a != a || a > b) ? a : b; /* NaN propagates, as numpy.maximum */
+  case MAP_MIN: return (a != a || a < b) ? a : b;
   case MAP_FMOD: return fmodf(a, b);
   case MAP_MOD: {
     float r = fmodf(a, b);
@@ -162,8 +162,8 @@ static double map_f64(MapOp op, double a, double b)
   case MAP_MUL: return a * b;
   case MAP_DIV: return a / b;
   case MAP_POW: return pow(a, b);
-  case MAP_MAX: return fmax(a, b);
-  case MAP_MIN: return fmin(a, b);
+  case MAP_MAX: return (a != a || a > b) ? a : b;
+  case MAP_MIN: return (a != a || a < b) ? a : b;
   case MAP_FMOD: return fmod(a, b);
   case MAP_MOD: {
     double r = fmod(a, b);
@@ -423,8 +423,8 @@ static void eval_scatter(Graph *g, Node *n, void *const *in, void *out)
         switch (op) {
         case RED_ADD: r = f32 ? (float)((float)a + (float)v) : a + v; break;
         case RED_MUL: r = f32 ? (float)((float)a * (float)v) : a * v; break;
-        case RED_MAX: r = fmax(a, v); break;
-        case RED_MIN: r = fmin(a, v); break;
+        case RED_MAX: r = (a != a || a > v) ? a : v; break;
+        case RED_MIN: r = (a != a || a < v) ? a : v; break;
         case RED_ASSIGN: r = v; break;
         default: jtc_unreachable();
         }

@@ -16,7 +16,8 @@
  * not materialized either: the consumer's kernel reduces it in a register
  * per output element and applies bias, batch-norm, activation or residual
  * add before the one store. A reduction never hides inside another
- * reduction's source (that would recompute it per reduction step). */
+ * reduction's source (that would recompute it per reduction step), and a
+ * kernel fuses at most one. */
 #include "passes.h"
 
 static bool reads_repeatedly(const Node *consumer) {
@@ -56,6 +57,19 @@ static bool materialize_first_reduction(Node *n) {
   return false;
 }
 
+static int count_fused_reductions(const Node *n, bool root) {
+  if (!root && (n->flags & NF_MATERIALIZE)) return 0;
+  if (n->kind == NODE_LEAF) return 0;
+  int c = !root && n->kind == NODE_SCATTER;
+  for (int k = 0; k < n->nin; k++) c += count_fused_reductions(n->in[k], false);
+  return c;
+}
+
+static void materialize_first_reduction_of(Node *root) {
+  for (int k = 0; k < root->nin; k++)
+    if (materialize_first_reduction(root->in[k])) return;
+}
+
 /* Does the inlined part of n's source cone hold a fused (unmaterialized) SCATTER? */
 static bool cone_has_reduction(const Node *n, bool root) {
   if (!root && (n->flags & NF_MATERIALIZE)) return false;
@@ -86,6 +100,13 @@ void pass_fuse(Plan *p) {
       if (c && c->kind == NODE_MAP && ir_same_shape(c, n)) m = false; /* fused as the consumer's epilogue */
     }
     if (m) n->flags |= NF_MATERIALIZE;
+  }
+  /* one fused reduction per kernel (a residual add of two convs runs the second as its own
+   * kernel, so each contraction can get the GEMM schedule) */
+  for (int i = 0; i < p->nnodes; i++) {
+    Node *n = p->nodes[i];
+    if (n->kind == NODE_LEAF || !(n->flags & NF_MATERIALIZE) || n->kind == NODE_SCATTER) continue;
+    while (count_fused_reductions(n, true) > 1) materialize_first_reduction_of(n);
   }
   /* keep reductions out of reductions' sources, in topological order */
   for (int i = 0; i < p->nnodes; i++) {

@@ -11,6 +11,23 @@
 
 #include "ir/ir.h"
 
+/* A contraction (conv, MatMul, Gemm, Einsum: a projection SCATTER-add of a
+ * MAP-mul of two operands) run as a packed GEMM C = A*B from runtime_stub/gemm.h.
+ * Domain variables split into outer (looped around the GEMM), M (rows, read by
+ * A only), N (columns, read by B only) and K (reduced). */
+typedef struct {
+  Node *scatter;              /* the contraction: the kernel's root, or its fused epilogue input */
+  Node *aop, *bop;            /* MUL operands giving rows (A) and columns (B) */
+  int nouter, outer[IR_MAX_RANK];
+  int nm, mvars[IR_MAX_RANK];
+  int nn, nvars[IR_MAX_RANK];
+  int nk, kvars[IR_MAX_RANK];
+  int64_t M, N, K;
+  int64_t ldc;                /* row stride of C in the output, elements; columns are unit stride */
+  int64_t ostride[IR_MAX_RANK]; /* per domain var: its stride in the output (outer vars) */
+  Node *apacked;              /* A packed at compile time (12-row panels), or NULL: packed per run */
+} Contraction;
+
 /* A kernel computes one materialized node (root) with its inlined producers. */
 typedef struct {
   Node *root;
@@ -23,6 +40,7 @@ typedef struct {
   int npar;                   /* outermost loops run in parallel (OpenMP collapse count), 0 = serial */
   int nfused;                 /* inlined nodes, for the comment block */
   Node **fused;
+  Contraction *gemm;          /* set by pass_contract: the reduction runs as a packed GEMM */
 } Kernel;
 
 typedef enum { BUF_INPUT, BUF_OUTPUT, BUF_CONST, BUF_ARENA } BufKind;
@@ -34,6 +52,8 @@ typedef struct {
   int64_t arena_bytes;        /* activations, 64-byte aligned offsets */
   int64_t const_bytes;        /* weights and other constants */
   int64_t peak_live_bytes;    /* largest sum of simultaneously live arena buffers */
+  int64_t gemm_scratch_floats; /* per thread: a bound on the largest packed B block, any ISA */
+  int64_t gemm_apack_floats;   /* the largest A packed at run time (shared, before the GEMM) */
 } Plan;
 
 typedef struct {
@@ -62,6 +82,9 @@ void pass_simplify(Plan *p);
 void pass_dce(Plan *p);
 void pass_fuse(Plan *p);
 void pass_schedule(Plan *p);
+void pass_contract(Plan *p);
+/* Which domain variables the inlined cone of operand x (indexed by the domain's own variables) reads. */
+bool pass_operand_vars(Graph *g, const Node *x, int nvars, bool *used);
 void pass_memplan(Plan *p);
 
 #endif

@@ -10,6 +10,7 @@ const Pass pass_list[] = {
   {"dce", pass_dce, "drop nodes no output depends on, count uses"},
   {"fuse", pass_fuse, "choose which nodes are materialized; the rest are inlined into their consumer"},
   {"schedule", pass_schedule, "per kernel: loop domain, order, reduction strategy, parallel loops"},
+  {"contract", pass_contract, "run contractions (conv, matmul) as packed GEMMs; pack constant A at compile time"},
   {"memplan", pass_memplan, "liveness and best-fit offsets in one static arena"},
 };
 const int pass_count = (int)(sizeof pass_list / sizeof pass_list[0]);
@@ -76,6 +77,12 @@ void pass_dump(FILE *f, const Plan *p, const char *title) {
     fprintf(f, "]");
     if (k->acc_reg) fprintf(f, ", register accumulator over the inner %d", k->nloops - k->nouter);
     if (k->npar) fprintf(f, ", parallel outer %d", k->npar);
+    if (k->gemm) {
+      const Contraction *c = k->gemm;
+      fprintf(f, ", GEMM %%%d M=%" PRId64 " N=%" PRId64 " K=%" PRId64 " ldc=%" PRId64 " A=%%%d%s B=%%%d outer %d",
+              c->scatter->id, c->M, c->N, c->K, c->ldc, c->aop->id, c->apacked ? " (packed at compile time)" : "",
+              c->bop->id, c->nouter);
+    }
     fprintf(f, ", inlines");
     for (int j = 0; j < k->nfused; j++) fprintf(f, " %%%d", k->fused[j]->id);
     if (k->root->kind != NODE_LEAF && pass_buf_kind(k->root) == BUF_ARENA)

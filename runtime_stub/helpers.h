@@ -35,6 +35,11 @@ JTC_HELPER int64_t jtc_ipow(int64_t a, int64_t b) {
     if (b & 1) r *= x;
   return (int64_t)r;
 }
+/* max/min that return NaN when either operand is NaN, as numpy.maximum does (fmax does not) */
+JTC_HELPER float jtc_fmaxf(float a, float b) { return (a != a || a > b) ? a : b; }
+JTC_HELPER float jtc_fminf(float a, float b) { return (a != a || a < b) ? a : b; }
+JTC_HELPER double jtc_fmax(double a, double b) { return (a != a || a > b) ? a : b; }
+JTC_HELPER double jtc_fmin(double a, double b) { return (a != a || a < b) ? a : b; }
 JTC_HELPER float jtc_fmodfloorf(float a, float b) {
   float r = fmodf(a, b);
   return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;

@@ -18,6 +18,7 @@
 
 extern const char jtc_rt_helpers[];
 extern const char jtc_rt_weights[];
+extern const char jtc_rt_gemm[];
 
 /* ---- names ---- */
 
@@ -102,8 +103,9 @@ static const char *basename_of(const char *path) {
 
 typedef struct { bool embed; int64_t bytes; uint64_t hash; int64_t *offset; } Weights;
 
-static bool is_array_const(const Node *n) {
-  return n->kind == NODE_LEAF && n->leaf == LEAF_CONST && !pass_is_scalar_const(n);
+/* A constant printed as an array: not a scalar (those print inline) and read by some kernel. */
+static bool is_array_const(const CgCtx *c, const Node *n) {
+  return n->kind == NODE_LEAF && n->leaf == LEAF_CONST && !pass_is_scalar_const(n) && c->ever_read[n->id];
 }
 
 static void print_array(CgCtx *c, const Node *n) {
@@ -133,7 +135,7 @@ static int write_weights_file(CgCtx *c, Weights *w, const char *path) {
   int64_t off = 0;
   for (int i = 0; i < p->nnodes; i++) {
     Node *n = p->nodes[i];
-    if (!is_array_const(n)) continue;
+    if (!is_array_const(c, n)) continue;
     w->offset[n->id] = off;
     off += (n->numel * (int64_t)dt_size(n->dtype) + 63) & ~(int64_t)63;
   }
@@ -144,7 +146,7 @@ static int write_weights_file(CgCtx *c, Weights *w, const char *path) {
   uint64_t h = 1469598103934665603ULL;
   for (int i = 0; i < p->nnodes; i++) {
     Node *n = p->nodes[i];
-    if (!is_array_const(n)) continue;
+    if (!is_array_const(c, n)) continue;
     size_t bytes = (size_t)n->numel * dt_size(n->dtype), pad = ((bytes + 63) & ~(size_t)63) - bytes;
     h = fnv1a(fnv1a(h, n->data, bytes), zeros, pad);
   }
@@ -157,7 +159,7 @@ static int write_weights_file(CgCtx *c, Weights *w, const char *path) {
   bool ok = fwrite(head, 1, 24, f) == 24;
   for (int i = 0; i < p->nnodes && ok; i++) {
     Node *n = p->nodes[i];
-    if (!is_array_const(n)) continue;
+    if (!is_array_const(c, n)) continue;
     size_t bytes = (size_t)n->numel * dt_size(n->dtype), pad = ((bytes + 63) & ~(size_t)63) - bytes;
     ok = fwrite(n->data, 1, bytes, f) == bytes && fwrite(zeros, 1, pad, f) == pad;
   }
@@ -211,6 +213,8 @@ static void print_kernel(CgCtx *c, int j) {
   int nb;
   const Node **bufs = kernel_params(c, k, &nb);
   memset(c->read, 0, (size_t)c->g->nnodes * sizeof *c->read);
+  c->kname = kernel_name(c, j);
+  char *helpers = k->gemm ? cg_gemm_helpers(c, c->kname) : NULL;
   FILE *out = c->f;
   char *body = NULL;
   size_t body_len = 0;
@@ -224,6 +228,8 @@ static void print_kernel(CgCtx *c, int j) {
   for (int b = 0; b < nb; b++)
     if (c->read[bufs[b]->id]) bufs[m++] = bufs[b];
   nb = m;
+  for (int i = 0; i < c->g->nnodes; i++) c->ever_read[i] |= c->read[i];
+  if (helpers) fputs(helpers, c->f);
   c->kparams[j] = bufs;
   c->nkparams[j] = nb;
   fprintf(c->f, "\n/* kernel %d: %s '%s'\n", j, comment_safe(c->g, root->origin_op ? root->origin_op : "?"),
@@ -385,33 +391,52 @@ static void print_init_free(CgCtx *c, const char *p, const Weights *w, const CgO
           (uint64_t)w->bytes, w->hash, p, p, p);
   for (int i = 0; i < c->p->nnodes; i++) {
     Node *n = c->p->nodes[i];
-    if (!is_array_const(n)) continue;
+    if (!is_array_const(c, n)) continue;
     fprintf(f, "  %s = (const %s *)(%s_blob + %" PRId64 ");\n", cg_bufname(c, n), dt_ctype(n->dtype), p, w->offset[n->id]);
   }
   fprintf(f, "  %s_err[0] = 0;\n  return 0;\n}\n", p);
   fprintf(f, "\nvoid %s_free(void) {\n  free(%s_blob);\n  %s_blob = NULL;\n}\n", p, p, p);
 }
 
-int cgc_write(const Plan *pl, const CgOptions *o) {
+int cgc_write(Plan *pl, const CgOptions *o) {
   Graph *g = pl->g;
   CgCtx cx = {0}, *c = &cx;
   c->p = pl;
   c->g = g;
   c->names = ir_alloc_array(g, (size_t)g->nnodes, sizeof(char *));
   c->read = ir_alloc_array(g, (size_t)g->nnodes, sizeof(bool));
+  c->ever_read = ir_alloc_array(g, (size_t)g->nnodes, sizeof(bool));
+  c->by_id = ir_alloc_array(g, (size_t)g->nnodes, sizeof(Node *));
+  for (int i = 0; i < pl->nnodes; i++) c->by_id[pl->nodes[i]->id] = pl->nodes[i];
+  c->prefix = o->prefix;
   c->kparams = ir_alloc_array(g, (size_t)pl->nkernels + 1, sizeof(const Node **));
   c->nkparams = ir_alloc_array(g, (size_t)pl->nkernels + 1, sizeof(int));
   for (int i = 0; i < pl->nnodes; i++) {
     Node *n = pl->nodes[i];
     if (pass_is_buffer(n) && !pass_is_scalar_const(n)) assign_name(c, n);
   }
+  /* kernels first, to memory: they decide which constants are read */
+  char *ktext = NULL;
+  size_t klen = 0;
+  c->f = open_memstream(&ktext, &klen);
+  if (!c->f) { fprintf(stderr, "jtc: out of memory\n"); return -1; }
+  for (int j = 0; j < pl->nkernels; j++) print_kernel(c, j);
+  fclose(c->f);
+  bool any_gemm = false;
+  for (int j = 0; j < pl->nkernels; j++) any_gemm |= pl->kernels[j].gemm != NULL;
+  for (int k = 0; k < g->noutputs; k++) c->ever_read[g->outputs[k]->id] = true;
+  pl->const_bytes = 0;
+  for (int i = 0; i < pl->nnodes; i++)
+    if (is_array_const(c, pl->nodes[i])) pl->const_bytes += pl->nodes[i]->numel * (int64_t)dt_size(pl->nodes[i]->dtype);
   Weights w = {0};
   w.embed = o->weights == WEIGHTS_EMBED || (o->weights == WEIGHTS_AUTO && pl->const_bytes <= o->embed_limit);
   w.offset = ir_alloc_array(g, (size_t)g->nnodes, sizeof(int64_t));
-  if (!w.embed && write_weights_file(c, &w, o->weights_path)) return -1;
-  if (write_header(c, o)) return -1;
+  if ((!w.embed && write_weights_file(c, &w, o->weights_path)) || write_header(c, o)) {
+    free(ktext);
+    return -1;
+  }
   c->f = fopen(o->c_path, "w");
-  if (!c->f) { fprintf(stderr, "jtc: cannot write %s\n", o->c_path); return -1; }
+  if (!c->f) { fprintf(stderr, "jtc: cannot write %s\n", o->c_path); free(ktext); return -1; }
   FILE *f = c->f;
   const char *p = o->prefix;
   fprintf(f, "/* %s: generated by jtc %s from %s", basename_of(o->c_path), JTC_VERSION, comment_safe(g, basename_of(o->model)));
@@ -427,16 +452,26 @@ int cgc_write(const Plan *pl, const CgOptions *o) {
   fprintf(f, "\nstatic char %s_err[256];\n", p);
   if (!w.embed) fprintf(f, "static unsigned char *%s_blob;\n", p);
   if (pl->arena_bytes) fprintf(f, "static _Alignas(64) unsigned char %s_arena[%" PRId64 "];\n", p, pl->arena_bytes);
+  if (any_gemm) {
+    char P[64];
+    upper(P, p, sizeof P);
+    fprintf(f, "\n%s", jtc_rt_gemm);
+    fprintf(f, "\n/* GEMM scratch: packed B blocks for up to %s_GEMM_THREADS threads, then A packed per run */\n", P);
+    fprintf(f, "#ifndef %s_GEMM_THREADS\n#define %s_GEMM_THREADS 4\n#endif\n", P, P);
+    fprintf(f, "static _Alignas(64) float %s_gemm_scratch[%s_GEMM_THREADS * %" PRId64 " + %" PRId64 " + 16];\n", p, P,
+            pl->gemm_scratch_floats, pl->gemm_apack_floats);
+  }
   bool any_const = false;
   for (int i = 0; i < pl->nnodes; i++) {
     Node *n = pl->nodes[i];
-    if (!is_array_const(n)) continue;
+    if (!is_array_const(c, n)) continue;
     if (!any_const) fprintf(f, "\n/* constants */\n");
     any_const = true;
     if (w.embed) print_array(c, n);
     else fprintf(f, "static const %s *%s; /* %" PRId64 " elements */\n", dt_ctype(n->dtype), cg_bufname(c, n), n->numel);
   }
-  for (int j = 0; j < pl->nkernels; j++) print_kernel(c, j);
+  fwrite(ktext, 1, klen, f);
+  free(ktext);
   print_api_tables(c, p);
   print_init_free(c, p, &w, o);
   print_run(c, p, &w);

@@ -19,7 +19,7 @@ typedef struct {
 } CgOptions;
 
 /* Write the files; returns 0, or -1 with a message printed to stderr. */
-int cgc_write(const Plan *p, const CgOptions *opt);
+int cgc_write(Plan *p, const CgOptions *opt); /* also sets p->const_bytes to what was emitted */
 
 /* ---- strbuf.c: growable strings owned by the graph arena ---- */
 typedef struct { Graph *g; char *s; size_t len, cap; } Str;

@@ -18,6 +18,12 @@ typedef struct {
   Str pre;                   /* statements the current expression needs first (inner reductions) */
   int pre_depth;             /* their nesting, relative to the statement they precede */
   int nacc;                  /* accumulators named so far */
+  const char *prefix;        /* the API prefix (names the GEMM scratch) */
+  const char *kname;         /* the kernel's function name */
+  const Node *gemm_result;   /* a contraction already computed into the root's buffer */
+  bool *ever_read;           /* per node id: some kernel loads this buffer (decides which constants print) */
+  bool *helper_reads;        /* buffers the current GEMM kernel's helpers load */
+  Node **by_id;              /* live nodes by id (NULL for dead ids) */
   char **names;              /* C identifier per node id (buffers only) */
   bool *read;                /* per node id: the kernel being printed loads this buffer */
   const Node ***kparams;     /* per kernel: the buffers it reads, as its parameters */
@@ -30,5 +36,7 @@ const char *cg_store_conv(Dtype t);
 char *cg_expr(CgCtx *c, Node *n, Ix *const *idx, bool is_root);
 void cg_line(CgCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cg_kernel_body(CgCtx *c);
+/* For a kernel run as a GEMM: its context struct, B provider and A packer, as text. */
+char *cg_gemm_helpers(CgCtx *c, const char *kname);
 
 #endif

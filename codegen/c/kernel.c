@@ -9,9 +9,11 @@
  * is printed as C division where both operands are provably non-negative. */
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cgen_internal.h"
+#include "passes/passes.h"
 
 /* ---- literals ---- */
 
@@ -208,6 +210,10 @@ static char *inner_reduction(CgCtx *c, Node *n, Ix *const *idx) {
 
 char *cg_expr(CgCtx *c, Node *n, Ix *const *idx, bool is_root) {
   Graph *g = c->g;
+  if (n == c->gemm_result) { /* the GEMM already stored it in the root's buffer, same shape */
+    c->read[c->k->root->id] = true;
+    return str_fmt(g, "%s[%s]", cg_bufname(c, c->k->root), cix_sum(c, linearize(c, c->k->root, idx)));
+  }
   if (!is_root && pass_is_scalar_const(n)) return cg_literal(g, dt_load(n->data, n->dtype, 0), n->dtype);
   if (!is_root && pass_is_buffer(n)) {
     Ix *lin = linearize(c, n, idx);
@@ -283,8 +289,8 @@ static char *combine(CgCtx *c, ReduceOp op, Dtype t, const char *acc, const char
   switch (op) {
   case RED_ADD: return str_fmt(g, "%s + %s", acc, v);
   case RED_MUL: return str_fmt(g, "%s * %s", acc, v);
-  case RED_MAX: return f ? str_fmt(g, "fmax%s(%s, %s)", sfx, acc, v) : str_fmt(g, "(%s > %s ? %s : %s)", v, acc, v, acc);
-  case RED_MIN: return f ? str_fmt(g, "fmin%s(%s, %s)", sfx, acc, v) : str_fmt(g, "(%s < %s ? %s : %s)", v, acc, v, acc);
+  case RED_MAX: return f ? str_fmt(g, "jtc_fmax%s(%s, %s)", sfx, acc, v) : str_fmt(g, "(%s > %s ? %s : %s)", v, acc, v, acc);
+  case RED_MIN: return f ? str_fmt(g, "jtc_fmin%s(%s, %s)", sfx, acc, v) : str_fmt(g, "(%s < %s ? %s : %s)", v, acc, v, acc);
   case RED_AND: return str_fmt(g, "%s & %s", acc, v);
   case RED_OR: return str_fmt(g, "%s | %s", acc, v);
   case RED_XOR: return str_fmt(g, "%s ^ %s", acc, v);
@@ -363,6 +369,8 @@ static void body_scatter(CgCtx *c, Node *n) {
   close_loops(c, k->nloops);
 }
 
+static void body_gemm(CgCtx *c, const char *kname);
+
 void cg_kernel_body(CgCtx *c) {
   Node *n = c->k->root;
   c->ndom = c->k->ndom;
@@ -370,10 +378,233 @@ void cg_kernel_body(CgCtx *c) {
   c->nacc = 0;
   c->pre_depth = 0;
   str_init(&c->pre, c->g);
+  c->gemm_result = NULL;
+  if (c->k->gemm) {
+    body_gemm(c, c->kname);
+    return;
+  }
   switch (n->kind) {
   case NODE_MAP: case NODE_GATHER: body_elementwise(c, n); break;
   case NODE_SCATTER: body_scatter(c, n); break;
   case NODE_OPAQUE: ir_fail(c->g, "no C kernel for OPAQUE '%s'", n->opaque_name);
   default: jtc_unreachable();
   }
+}
+
+/* ---- contractions run as packed GEMMs (passes/contract.c decided) ---- */
+
+/* "int64_t iV = f / after % extent;" for each variable of list that used[] marks. */
+static void print_delinearize(CgCtx *c, const Node *dom, const int *list, int n, const char *f, const bool *used) {
+  int64_t after = 1;
+  for (int j = n - 1; j >= 0; j--) {
+    int v = list[j];
+    int64_t e = dom->dims[v];
+    if (used[v] && e > 1) {
+      if (j == 0 && after == 1) cg_line(c, "const int64_t i%d = %s;", v, f);
+      else if (j == 0) cg_line(c, "const int64_t i%d = %s / %" PRId64 ";", v, f, after);
+      else if (after == 1) cg_line(c, "const int64_t i%d = %s %% %" PRId64 ";", v, f, e);
+      else cg_line(c, "const int64_t i%d = %s / %" PRId64 " %% %" PRId64 ";", v, f, after, e);
+    }
+    after *= e;
+  }
+}
+
+/* Print fn's body (a loop over one operand) to memory; returns it. Buffers read are marked. */
+typedef void (*BodyFn)(CgCtx *c, const Contraction *g, const bool *used);
+
+static char *capture(CgCtx *c, BodyFn fn, const Contraction *gm, const bool *used, int indent) {
+  FILE *out = c->f;
+  char *text = NULL;
+  size_t len = 0;
+  c->f = open_memstream(&text, &len);
+  if (!c->f) ir_fail(c->g, "out of memory printing a GEMM kernel");
+  c->indent = indent;
+  fn(c, gm, used);
+  fclose(c->f);
+  c->f = out;
+  char *copy = str_fmt(c->g, "%s", text);
+  free(text);
+  return copy;
+}
+
+static void ids_of(CgCtx *c, Ix **ids, int n) {
+  for (int v = 0; v < n; v++) ids[v] = ix_var(c->g, v);
+}
+
+/* B provider: panel[s*kc*NR + k*NR + j] = B(k0+k, n0+s*NR+j), zero past nc. */
+static void provider_body(CgCtx *c, const Contraction *gm, const bool *used) {
+  const Node *dom = gm->scatter->in[0];
+  Ix *ids[IR_MAX_RANK];
+  ids_of(c, ids, dom->rank);
+  cg_line(c, "for (int64_t s = 0; s * JTC_GEMM_NR < nc; s++) {");
+  c->indent++;
+  cg_line(c, "for (int64_t kk = 0; kk < kc; kk++) {");
+  c->indent++;
+  cg_line(c, "const int64_t k = k0 + kk;");
+  cg_line(c, "(void)k;");
+  print_delinearize(c, dom, gm->kvars, gm->nk, "k", used);
+  cg_line(c, "float *restrict dst = panel + (s * kc + kk) * JTC_GEMM_NR;");
+  /* the column's variables: delinearized once per strip, then stepped like an odometer
+   * (from the outermost one B reads; carries past it are not needed) */
+  int first = gm->nn;
+  for (int j = 0; j < gm->nn; j++)
+    if (used[gm->nvars[j]] && dom->dims[gm->nvars[j]] > 1) { first = j; break; }
+  int64_t after = 1;
+  for (int j = gm->nn - 1; j >= first; j--) {
+    int v = gm->nvars[j];
+    int64_t e = dom->dims[v];
+    if (e > 1) cg_line(c, "int64_t i%d = (n0 + s * JTC_GEMM_NR) / %" PRId64 " %% %" PRId64 ";", v, after, e);
+    after *= e;
+  }
+  cg_line(c, "const int64_t jn = nc - s * JTC_GEMM_NR < JTC_GEMM_NR ? nc - s * JTC_GEMM_NR : JTC_GEMM_NR;");
+  cg_line(c, "for (int64_t j = 0; j < jn; j++) {");
+  c->indent++;
+  char *v = cg_expr(c, gm->bop, ids, false);
+  cg_line(c, "dst[j] = %s;", v);
+  int depth = 0;
+  for (int j = gm->nn - 1; j >= first; j--) {
+    int v2 = gm->nvars[j];
+    int64_t e = dom->dims[v2];
+    if (e == 1) continue;
+    if (j == first) cg_line(c, "i%d++;", v2);
+    else {
+      cg_line(c, "if (++i%d == %" PRId64 ") {", v2, e);
+      c->indent++;
+      cg_line(c, "i%d = 0;", v2);
+      depth++;
+    }
+  }
+  while (depth--) {
+    c->indent--;
+    cg_line(c, "}");
+  }
+  c->indent--;
+  cg_line(c, "}");
+  cg_line(c, "for (int64_t j = jn; j < JTC_GEMM_NR; j++) dst[j] = 0.0f;");
+  c->indent--;
+  cg_line(c, "}");
+  c->indent--;
+  cg_line(c, "}");
+}
+
+/* A packer (A not constant): ap[p*12*K + k*12 + r] = A(12p+r, k), zero past M. */
+static void packer_body(CgCtx *c, const Contraction *gm, const bool *used) {
+  const Node *dom = gm->scatter->in[0];
+  Ix *ids[IR_MAX_RANK];
+  ids_of(c, ids, dom->rank);
+  int64_t mp = (gm->M + 11) / 12 * 12;
+  cg_line(c, "for (int64_t m = 0; m < %" PRId64 "; m++) {", mp);
+  c->indent++;
+  cg_line(c, "float *restrict dst = ap + m / 12 * %" PRId64 " + m %% 12;", 12 * gm->K);
+  cg_line(c, "if (m >= %" PRId64 ") {", gm->M);
+  cg_line(c, "  for (int64_t k = 0; k < %" PRId64 "; k++) dst[k * 12] = 0.0f;", gm->K);
+  cg_line(c, "  continue;");
+  cg_line(c, "}");
+  print_delinearize(c, dom, gm->mvars, gm->nm, "m", used);
+  cg_line(c, "for (int64_t k = 0; k < %" PRId64 "; k++) {", gm->K);
+  c->indent++;
+  print_delinearize(c, dom, gm->kvars, gm->nk, "k", used);
+  char *v = cg_expr(c, gm->aop, ids, false);
+  cg_line(c, "dst[k * 12] = %s;", v);
+  c->indent--;
+  cg_line(c, "}");
+  c->indent--;
+  cg_line(c, "}");
+}
+
+/* Declarations that open a helper: its buffers from the context, then the outer variables it uses. */
+static void helper_prologue(CgCtx *c, Str *b, const Contraction *gm, const bool *used, const bool *reads) {
+  for (int i = 0; i < c->g->nnodes; i++)
+    if (reads[i] && c->names[i] && pass_buf_kind(c->by_id[i]) != BUF_CONST)
+      str_cat(b, "  const %s *restrict %s = ctx->%s;\n", dt_ctype(c->by_id[i]->dtype), c->names[i], c->names[i]);
+  for (int o = 0; o < gm->nouter; o++)
+    if (used[gm->outer[o]] && gm->scatter->in[0]->dims[gm->outer[o]] > 1)
+      str_cat(b, "  const int64_t i%d = ctx->i%d;\n", gm->outer[o], gm->outer[o]);
+}
+
+char *cg_gemm_helpers(CgCtx *c, const char *kname) {
+  const Contraction *gm = c->k->gemm;
+  Graph *g = c->g;
+  const Node *dom = gm->scatter->in[0];
+  bool bused[IR_MAX_RANK] = {0}, aused[IR_MAX_RANK] = {0};
+  pass_operand_vars(g, gm->bop, dom->rank, bused);
+  pass_operand_vars(g, gm->aop, dom->rank, aused);
+  c->ndom = dom->rank;
+  memcpy(c->dom, dom->dims, sizeof c->dom);
+  /* the provider, then (A at run time) the packer, each printed once to learn what it reads */
+  bool *all = ir_alloc_array(g, (size_t)g->nnodes, sizeof(bool));
+  memset(c->read, 0, (size_t)g->nnodes * sizeof(bool));
+  char *pbody = capture(c, provider_body, gm, bused, 1);
+  bool *breads = ir_alloc_array(g, (size_t)g->nnodes, sizeof(bool));
+  memcpy(breads, c->read, (size_t)g->nnodes * sizeof(bool));
+  memset(c->read, 0, (size_t)g->nnodes * sizeof(bool));
+  char *abody = gm->apacked ? NULL : capture(c, packer_body, gm, aused, 1);
+  for (int i = 0; i < g->nnodes; i++) all[i] = breads[i] || c->read[i];
+  Str b;
+  str_init(&b, g);
+  str_cat(&b, "\ntypedef struct {\n");
+  for (int i = 0; i < g->nnodes; i++)
+    if (all[i] && c->names[i] && pass_buf_kind(c->by_id[i]) != BUF_CONST)
+      str_cat(&b, "  const %s *%s;\n", dt_ctype(c->by_id[i]->dtype), c->names[i]);
+  for (int o = 0; o < gm->nouter; o++) str_cat(&b, "  int64_t i%d;\n", gm->outer[o]);
+  str_cat(&b, "  int unused;\n} %s_ctx;\n", kname);
+  str_cat(&b, "\n/* B of the GEMM, a kc x nc block in JTC_GEMM_NR-wide strips (runtime_stub/gemm.h) */\n");
+  str_cat(&b, "static void %s_pack_b(const void *ctx_, float *panel, int64_t k0, int64_t kc, int64_t n0, int64_t nc) {\n", kname);
+  str_cat(&b, "  const %s_ctx *ctx = ctx_;\n  (void)ctx;\n  (void)n0;\n", kname);
+  helper_prologue(c, &b, gm, bused, breads);
+  str_cat(&b, "%s}\n", pbody);
+  if (abody) {
+    str_cat(&b, "\n/* A of the GEMM, packed into 12-row panels */\n");
+    str_cat(&b, "static void %s_pack_a(const %s_ctx *ctx, float *restrict ap) {\n  (void)ctx;\n", kname, kname);
+    helper_prologue(c, &b, gm, aused, c->read);
+    str_cat(&b, "%s}\n", abody);
+  }
+  for (int i = 0; i < g->nnodes; i++) c->read[i] = all[i];
+  c->helper_reads = all;
+  return b.s;
+}
+
+/* Outer loops around jtc_gemm, then (epilogue kernels) the element-wise loop reading its result. */
+static void body_gemm(CgCtx *c, const char *kname) {
+  const Contraction *gm = c->k->gemm;
+  Graph *g = c->g;
+  Node *root = c->k->root;
+  const Node *dom = gm->scatter->in[0];
+  for (int i = 0; i < g->nnodes; i++) c->read[i] = c->helper_reads[i];
+  Str init;
+  str_init(&init, g);
+  for (int i = 0; i < g->nnodes; i++)
+    if (c->read[i] && c->names[i] && pass_buf_kind(c->by_id[i]) != BUF_CONST)
+      str_cat(&init, "%s.%s = %s", init.len ? ", " : "", c->names[i], c->names[i]);
+  cg_line(c, "%s_ctx ctx = {%s};", kname, init.len ? init.s : "0");
+  const char *scratch = str_fmt(g, "%s_gemm_scratch", c->prefix);
+  const char *a = gm->apacked ? cg_bufname(c, gm->apacked) : scratch;
+  if (gm->apacked) c->read[gm->apacked->id] = true;
+  int opened = 0;
+  Ix *base = ix_const(g, 0);
+  for (int o = 0; o < gm->nouter; o++) {
+    int v = gm->outer[o];
+    if (dom->dims[v] == 1) continue;
+    cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) {", v, v, dom->dims[v], v);
+    c->indent++;
+    opened++;
+    cg_line(c, "ctx.i%d = i%d;", v, v);
+    base = ix_add(g, base, ix_mulc(g, ix_var(g, v), gm->ostride[v]));
+  }
+  if (!gm->apacked) cg_line(c, "%s_pack_a(&ctx, %s);", kname, scratch);
+  int64_t aoff = gm->apacked ? 0 : (g->nnodes >= 0 ? c->p->gemm_apack_floats : 0);
+  char *bs = cix_sum(c, base);
+  cg_line(c, "jtc_gemm(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %s_pack_b, &ctx, %s + %s, %" PRId64 ", 0, NULL, %s + %" PRId64 ",",
+          gm->M, gm->N, gm->K, a, kname, cg_bufname(c, root), bs, gm->ldc, scratch, aoff);
+  cg_line(c, "         sizeof %s - %" PRId64 " * sizeof(float));", scratch, aoff);
+  while (opened--) {
+    c->indent--;
+    cg_line(c, "}");
+  }
+  if (root == gm->scatter) return;
+  /* epilogue: the root's element-wise expression, reading the contraction from the root's buffer */
+  c->gemm_result = gm->scatter;
+  c->ndom = c->k->ndom;
+  memcpy(c->dom, c->k->dom, sizeof c->dom);
+  body_elementwise(c, root);
 }
