@@ -20,6 +20,8 @@ static const char usage[] =
   "  --name PREFIX        symbol prefix of the generated API (default: the output's stem)\n"
   "  --shape NAME=D0,D1   pin the dims of graph input NAME (repeatable)\n"
   "  --bind NAME=FILE.pb  make graph input NAME a constant read from a TensorProto file (repeatable)\n"
+  "  --seq NAME=FILE.pb   sequence/optional input NAME: length, element shapes (or empty) from a\n"
+  "                       SequenceProto/OptionalProto file; it becomes inputs NAME.0, NAME.1, ... (repeatable)\n"
   "  --weights FILE       replace ONNX initializers by name with a state dict (.pt) or Jittor .pkl\n"
   "  --external-weights   always write weights to STEM.weights (default: above --embed-limit)\n"
   "  --embed-weights      always embed weights in the source\n"
@@ -103,8 +105,8 @@ static int write_code(Graph *g, Plan *p, const CgOptions *co) {
 int main(int argc, char **argv) {
   const char *model = NULL, *out = NULL, *name = NULL, *target = "c", *dump = NULL;
   OnnxShapeOverride shapes[MAX_SHAPES];
-  OnnxBind binds[MAX_SHAPES];
-  int nshapes = 0, nbinds = 0;
+  OnnxBind binds[MAX_SHAPES], seqs[MAX_SHAPES];
+  int nshapes = 0, nbinds = 0, nseqs = 0;
   bool quiet = false;
   WeightsMode wmode = WEIGHTS_AUTO;
   const char *weights = NULL;
@@ -133,6 +135,14 @@ int main(int argc, char **argv) {
       if (nbinds == MAX_SHAPES) usage_error("too many --bind flags (%s)", v);
       binds[nbinds].name = strndup(v, (size_t)(eq - v));
       binds[nbinds++].path = eq + 1;
+    }
+    else if (!strcmp(a, "--seq") || !strncmp(a, "--seq=", 6)) {
+      const char *v = a[5] == '=' ? a + 6 : (++i < argc ? argv[i] : NULL);
+      const char *eq = v ? strchr(v, '=') : NULL;
+      if (!eq || eq == v || !eq[1]) usage_error("%s needs NAME=FILE.pb", "--seq");
+      if (nseqs == MAX_SHAPES) usage_error("too many --seq flags (%s)", v);
+      seqs[nseqs].name = strndup(v, (size_t)(eq - v));
+      seqs[nseqs++].path = eq + 1;
     }
     else if (!strcmp(a, "--external-weights")) wmode = WEIGHTS_FILE;
     else if (!strcmp(a, "--weights")) { if (++i == argc) usage_error("%s needs a file", a); weights = argv[i]; }
@@ -166,7 +176,7 @@ int main(int argc, char **argv) {
   if (!out && !dump) usage_error("%s", "no output: give -o FILE (or --dump-ir)");
   if (name && !is_identifier(name)) usage_error("--name '%s' is not a C identifier", name);
 
-  OnnxOptions opt = {.shapes = shapes, .nshapes = nshapes, .binds = binds, .nbinds = nbinds};
+  OnnxOptions opt = {.shapes = shapes, .nshapes = nshapes, .binds = binds, .nbinds = nbinds, .seqs = seqs, .nseqs = nseqs};
   JtpyWeights *jw = NULL;
   bool pickle = jtpy_is_pickle_file(model); /* by magic bytes: torch zip/legacy, Jittor, pickle */
   if (weights && pickle) usage_error("--weights applies to ONNX models; '%s' is a pickle", model);
@@ -186,6 +196,7 @@ int main(int argc, char **argv) {
   if (!g) {
     for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);
     for (int k = 0; k < nbinds; k++) free((char *)binds[k].name);
+    for (int k = 0; k < nseqs; k++) free((char *)seqs[k].name);
     return 1;
   }
   Plan *p = pass_run_all(g, dump, stdout);
@@ -216,6 +227,7 @@ int main(int argc, char **argv) {
   }
   for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);
   for (int k = 0; k < nbinds; k++) free((char *)binds[k].name);
+  for (int k = 0; k < nseqs; k++) free((char *)seqs[k].name);
   ir_graph_free(g);
   return rc;
 }

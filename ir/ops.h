@@ -119,6 +119,30 @@ Node *ir_einsum(Graph *g, const char *equation, int n, Node *const *xs);
 /* Elements of x along axis where cond (a constant, 1-D) is nonzero; axis < 0: x flattened.
  * Reads cond's values: a run-time cond fails (the output shape would depend on it). */
 Node *ir_compress(Graph *g, Node *x, Node *cond, int axis);
+/* ---- backlog: TopK, TfIdfVectorizer, value-shaped ops (ir/ops_backlog.c) ---- */
+/* ONNX TopK along axis: the k largest (smallest) values, sorted, and their int64
+ * positions; equal values keep the lower index first. Either output may be NULL. */
+void ir_topk(Graph *g, Node *x, int axis, int64_t k, bool largest, Node **values, Node **indices);
+typedef enum { TFIDF_TF, TFIDF_IDF, TFIDF_TFIDF } TfIdfMode;
+typedef struct {
+  TfIdfMode mode;
+  int64_t min_gram, max_gram, max_skip;      /* n-gram lengths [min, max]; skips 0..max_skip */
+  int ncounts; const int64_t *ngram_counts;  /* start in pool of the 1-grams, 2-grams, ... */
+  int64_t npool; const int64_t *pool;        /* pool_int64s */
+  int64_t nindexes; const int64_t *ngram_indexes; /* output column of each pool n-gram */
+  int64_t nweights; const double *weights;   /* per output column; NULL: ones */
+} TfIdfParams;
+/* x int32/int64 [C] or [N, C] -> float32 [max index + 1] or [N, max index + 1] */
+Node *ir_tfidf(Graph *g, Node *x, const TfIdfParams *p);
+/* Ops whose output shape depends on input values: the inputs must be constants and
+ * the result is a constant computed at compile time (fails otherwise). */
+Node *ir_nonzero(Graph *g, Node *x);                      /* int64 [rank, nnz], row-major order */
+/* ONNX Unique (has_axis false: x flattened); any output pointer may be NULL. */
+void ir_unique(Graph *g, Node *x, bool has_axis, int axis, bool sorted, Node **y, Node **indices, Node **inverse,
+               Node **counts);
+/* ONNX NonMaxSuppression: boxes [B, N, 4], scores [B, C, N] -> int64 [selected, 3] */
+Node *ir_nms(Graph *g, Node *boxes, Node *scores, int64_t max_out, double iou_thr, bool has_score_thr,
+             double score_thr, bool center);
 /* @family:index (declarations above this line) */
 
 /* ---- resize and spatial family (onnx_lower_spatial.c, ir/ops_spatial.c) ---- */

@@ -22,10 +22,20 @@ typedef struct {
   const OnnxShapeOverride *shapes; int nshapes;
   const OnnxBind *binds; int nbinds;
   const OnnxWeight *weights; int nweights; bool *weights_used;
+  /* --seq: graph input `name` of sequence or optional type takes its structure
+   * (length, element dtypes and shapes; empty or present) from the SequenceProto
+   * or OptionalProto file `path`; its values are not used (see onnx_load) */
+  const OnnxBind *seqs; int nseqs;
 } OnnxOptions;
 
 /* Load path into a new Graph (opt may be NULL); on failure print every error to
- * stderr ("path: node 'x' (Op, #3): what") and return NULL. */
+ * stderr ("path: node 'x' (Op, #3): what") and return NULL.
+ * Sequence and optional values are compile-time structures (onnx_lower_seq.c);
+ * at the graph's boundary they are flattened: a sequence NAME of length L is the
+ * L tensors "NAME.0" ... "NAME.<L-1>", an optional holding a tensor is the tensor
+ * NAME, one holding a sequence is that sequence's tensors, an empty one is
+ * nothing. A sequence or optional graph input needs --seq (OnnxOptions.seqs),
+ * except an optional tensor whose shape the model gives (then it is present). */
 Graph *onnx_load(const char *path, const OnnxOptions *opt);
 
 /* Read one serialized TensorProto file (ONNX test data layout): dtype, shape and
@@ -39,6 +49,30 @@ void onnx_list_ops(FILE *f);
 
 /* The name stored in a TensorProto file ("" if none); 0, or -1 if unreadable. */
 int onnx_tensor_file_name(const char *path, char *name, size_t n);
+
+/* ---- test data of sequence and optional type (onnx_tensor.c) ---- */
+typedef enum { ONNX_VALUE_TENSOR, ONNX_VALUE_SEQUENCE, ONNX_VALUE_OPTIONAL } OnnxValueKind;
+typedef struct { Dtype dt; int rank; int64_t dims[IR_MAX_RANK]; void *data; } OnnxTensorData; /* data malloc'ed or NULL */
+/* A TensorProto, SequenceProto or OptionalProto file (`kind` says which to
+ * expect), flattened as the generated API passes it: t[0..n) are a tensor's one
+ * tensor, a sequence's elements, a present optional's content's tensors. */
+typedef struct {
+  OnnxValueKind kind;
+  bool present;            /* OPTIONAL: it holds a value */
+  OnnxValueKind content;   /* present OPTIONAL: TENSOR or SEQUENCE */
+  int n;
+  OnnxTensorData *t;       /* malloc'ed */
+} OnnxValueData;
+/* 0, or -1 with a message in err (v is then empty). Free with onnx_value_data_free. */
+int onnx_read_value_file(const char *path, OnnxValueKind kind, OnnxValueData *v, char *err, size_t errlen);
+void onnx_value_data_free(OnnxValueData *v);
+
+/* A model's graph inputs (those without an initializer) and outputs, in order:
+ * name, kind, and whether a tensor's shape has a symbolic or unknown dim. */
+typedef struct { char *name; OnnxValueKind kind; bool symbolic; } OnnxIoInfo;
+/* 0, or -1 with a message in err. Free the arrays with onnx_model_io_free. */
+int onnx_model_io(const char *path, OnnxIoInfo **in, int *nin, OnnxIoInfo **out, int *nout, char *err, size_t errlen);
+void onnx_model_io_free(OnnxIoInfo *io, int n);
 
 /* All error text of the most recent failed onnx_load ("" after a success).
  * Valid until the next onnx_load; one message per line. */

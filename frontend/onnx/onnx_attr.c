@@ -129,6 +129,8 @@ static Node *source_input(Graph *g, Node *n) {
   return NULL;
 }
 
+Node *onnx_source_input(Graph *g, Node *n) { return source_input(g, n); }
+
 static Node *const_input(OnnxCtx *c, int k, const char *what) {
   Node *n = onnx_input(c, k, what);
   if (ir_is_const(n)) return n;

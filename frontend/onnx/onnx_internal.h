@@ -62,6 +62,8 @@ Node *onnx_opt_input(OnnxCtx *c, int k);                /* NULL if absent */
 /* Input k must be a constant integer tensor of rank <= 1 (after folding);
  * copies its values (at most max). "input 'shape' must be a constant ..." otherwise. */
 int onnx_const_ints(OnnxCtx *c, int k, const char *what, int64_t *out, int max);
+/* The first graph input that n's value is computed from (n itself if it is one), or NULL. */
+Node *onnx_source_input(Graph *g, Node *n);
 /* Input k must be a constant with one element; returns it as double. */
 double onnx_const_scalar(OnnxCtx *c, int k, const char *what);
 bool onnx_out_wanted(const OnnxCtx *c, int k);          /* output k exists and is named */
@@ -145,6 +147,14 @@ void onnx_lower_hardmax(OnnxCtx *c);
 void onnx_lower_bit_shift(OnnxCtx *c);
 void onnx_lower_einsum(OnnxCtx *c);
 void onnx_lower_compress(OnnxCtx *c);
+/* backlog (onnx_lower_backlog.c, ir/ops_backlog.c) */
+void onnx_lower_topk(OnnxCtx *c);
+void onnx_lower_tfidf(OnnxCtx *c);
+void onnx_lower_dropout_training(OnnxCtx *c); /* called by onnx_lower_dropout */
+void onnx_lower_random(OnnxCtx *c);
+void onnx_lower_nonzero(OnnxCtx *c);
+void onnx_lower_unique(OnnxCtx *c);
+void onnx_lower_nms(OnnxCtx *c);
 /* @family:index (declarations above this line) */
 /* resize and spatial family (onnx_lower_spatial.c, ir/ops_spatial.c) */
 void onnx_lower_resize(OnnxCtx *c);
@@ -183,5 +193,49 @@ void onnx_lower_if(OnnxCtx *c);
 void onnx_lower_loop(OnnxCtx *c);
 void onnx_lower_scan(OnnxCtx *c);
 /* @family:rnn (declarations above this line) */
+/* sequences and optionals (onnx_lower_seq.c). A sequence is a compile-time list
+ * of tensors, each with its own static shape; an optional holds a tensor or a
+ * sequence, or nothing. Both travel through the loader's value table, OnnxCtx's
+ * in/out and onnx_lower_subgraph as the header of an OnnxValue: a Node outside
+ * the graph (id -1, kind OPAQUE, opaque_name ONNX_VALUE_TAG) that must never
+ * reach a constructor. The loader hands such inputs only to the ops that take
+ * them (onnx_value_lowering) and flattens them at the graph's boundary. */
+#define ONNX_VALUE_TAG "onnx.value"
+typedef struct OnnxValue {
+  Node hdr;          /* what the Node* slots point to */
+  bool is_seq;       /* else an optional */
+  Dtype elem_dtype;  /* a sequence's element dtype (DT_UNDEF: unknown); an optional's content's */
+  int n;             /* sequence: length; optional: 0 empty, 1 present */
+  Node **elems;      /* sequence: n tensors; optional: elems[0], a tensor or a sequence */
+  bool of_seq;       /* optional: its content is (an empty one's would be) a sequence */
+} OnnxValue;
+OnnxValue *onnx_value_of(Node *n); /* n's OnnxValue, NULL for a tensor (or NULL) */
+Node *onnx_seq_new(Graph *g, Dtype elem_dtype, int n, Node *const *elems); /* copies elems */
+Node *onnx_opt_new(Graph *g, Node *content, Dtype elem_dtype, bool of_seq); /* content NULL: empty */
+/* The lowering for a node with sequence or optional inputs: `row` where the op
+ * takes them, the pass-through for Identity, else fails naming the input. */
+OnnxLowerFn onnx_value_lowering(OnnxCtx *c, OnnxLowerFn row);
+/* If with a run-time cond over sequence/optional branch outputs: element-wise
+ * selection when both have the same structure and shapes, else NULL. */
+Node *onnx_value_select(Graph *g, Node *cond, Node *a, Node *b);
+/* Graph input `name` of sequence or optional type `tp`: its structure from the
+ * --seq file seq_path (NULL if none), its tensors graph inputs "NAME.k" (a
+ * sequence's) or "NAME" (an optional's tensor). */
+Node *onnx_value_input(Graph *g, const char *name, const Onnx__TypeProto *tp, const char *seq_path);
+/* Marks the tensors of value v as graph outputs "NAME.k" or "NAME" (see onnx.h). */
+void onnx_value_mark_output(Graph *g, Node *v, const char *name);
+void onnx_lower_sequence_empty(OnnxCtx *c);
+void onnx_lower_sequence_construct(OnnxCtx *c);
+void onnx_lower_sequence_insert(OnnxCtx *c);
+void onnx_lower_sequence_erase(OnnxCtx *c);
+void onnx_lower_sequence_at(OnnxCtx *c);
+void onnx_lower_sequence_length(OnnxCtx *c);
+void onnx_lower_concat_from_sequence(OnnxCtx *c);
+void onnx_lower_split_to_sequence(OnnxCtx *c);
+void onnx_lower_sequence_map(OnnxCtx *c);
+void onnx_lower_optional(OnnxCtx *c);
+void onnx_lower_optional_has_element(OnnxCtx *c);
+void onnx_lower_optional_get_element(OnnxCtx *c);
+/* @family:seq (declarations above this line) */
 
 #endif

@@ -300,6 +300,13 @@ static const OnnxBind *find_bind(Loader *L, const char *name) {
   return NULL;
 }
 
+static const char *find_seq(Loader *L, const char *name) {
+  if (!L->opt) return NULL;
+  for (int k = 0; k < L->opt->nseqs; k++)
+    if (L->opt->seqs[k].name && !strcmp(L->opt->seqs[k].name, name)) return L->opt->seqs[k].path;
+  return NULL;
+}
+
 /* --bind: the input's value, read from a TensorProto file, replaces the input. */
 static Node *bound_input(Loader *L, const OnnxBind *b, const Onnx__TypeProto__Tensor *tt, Dtype dt) {
   Dtype fdt;
@@ -335,6 +342,10 @@ static void load_input(Loader *L, size_t k) {
   if (!*name) ir_fail(L->g, "graph input #%zu has no name", k);
   if (val_get(L, name)) return; /* an initializer: a constant, not an input */
   const Onnx__TypeProto *tp = vi->type;
+  if (tp && (tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE || tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE)) {
+    val_set(L, name, onnx_value_input(L->g, name, tp, find_seq(L, name))); /* onnx_lower_seq.c */
+    return;
+  }
   if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
     ir_fail(L->g, "only tensor inputs are supported");
   const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
@@ -402,6 +413,15 @@ static void check_overrides(Loader *L) {
     }
     if (!found) err_add("%s: --bind names '%s', which is not a graph input", L->path, name);
   }
+  for (int k = 0; k < L->opt->nseqs; k++) {
+    const char *name = L->opt->seqs[k].name ? L->opt->seqs[k].name : "";
+    bool found = false;
+    for (size_t j = 0; j < L->graph->n_input && !found; j++) {
+      const char *in = L->graph->input[j]->name;
+      if (in && !strcmp(in, name)) found = true;
+    }
+    if (!found) err_add("%s: --seq names '%s', which is not a graph input", L->path, name);
+  }
 }
 
 /* ---- 3. nodes ---- */
@@ -430,6 +450,7 @@ static void lower_node(Loader *L, size_t k) {
   c.nout = (int)nd->n_output;
   c.in = ir_alloc_array(g, nd->n_input + 1, sizeof(Node *));
   c.out = ir_alloc_array(g, nd->n_output + 1, sizeof(Node *));
+  bool values = false; /* a sequence or optional input (onnx_lower_seq.c) */
   for (size_t j = 0; j < nd->n_input; j++) {
     const char *in = nd->input[j];
     if (!in || !*in) continue; /* absent optional input */
@@ -440,10 +461,11 @@ static void lower_node(Loader *L, size_t k) {
     }
     if (!v) ir_fail(g, "input '%s' is not a graph input, an initializer or an earlier node's output", in);
     c.in[j] = v;
+    values |= onnx_value_of(v) != NULL;
   }
   JTC_ASSERT(row != NULL); /* check_ops made sure */
   int first_id = g->last ? g->last->id + 1 : 0;
-  row->lower(&c);
+  (values ? onnx_value_lowering(&c, row->lower) : row->lower)(&c);
   for (size_t j = 0; j < nd->n_output; j++) {
     if (!onnx_out_wanted(&c, (int)j)) continue;
     if (!c.out[j]) ir_fail(g, "output #%zu ('%s') is not supported", j, nd->output[j]);
@@ -532,6 +554,10 @@ static void mark_output(Loader *L, size_t k) {
   if (!n) ir_fail(L->g, "no node, initializer or input produces it");
   L->g->cur_origin = NULL;
   L->g->cur_op = NULL;
+  if (onnx_value_of(n)) { /* a sequence or optional: its tensors, flattened */
+    onnx_value_mark_output(L->g, n, name);
+    return;
+  }
   /* an output gets its own buffer: copy inputs, constants and repeated outputs */
   if (n->kind == NODE_LEAF || (n->flags & NF_OUTPUT)) n = ir_unary(L->g, MAP_COPY, n);
   ir_mark_output(L->g, n, ir_strdup(L->g, name));

@@ -190,8 +190,10 @@ void onnx_lower_identity(OnnxCtx *c) {
 /* Inference: Y = X; the mask, if asked for, is all true (all ones before opset 10). */
 void onnx_lower_dropout(OnnxCtx *c) {
   Node *x = onnx_input(c, 0, "data");
-  if (c->opset >= 12 && onnx_opt_input(c, 2) && onnx_const_scalar(c, 2, "training_mode") != 0)
-    ir_fail(c->g, "training_mode=true is not supported (inference only)");
+  if (c->opset >= 12 && onnx_opt_input(c, 2) && onnx_const_scalar(c, 2, "training_mode") != 0) {
+    onnx_lower_dropout_training(c);
+    return;
+  }
   if (c->opset < 7 && onnx_attr(c, "is_test") && !onnx_attr_int(c, "is_test", 0))
     ir_fail(c->g, "is_test=0 (training) is not supported (inference only)");
   c->out[0] = x;

@@ -222,6 +222,14 @@ void onnx_lower_if(OnnxCtx *c)
   Node **a = onnx_lower_subgraph(c, tg, 0, NULL), **b = onnx_lower_subgraph(c, eg, 0, NULL);
   Node *sel = ir_reshape(c->g, cond, 0, NULL);
   for (int k = 0; k < c->nout; k++) {
+    if (onnx_value_of(a[k]) || onnx_value_of(b[k])) { /* sequences, optionals (onnx_lower_seq.c) */
+      if ((c->out[k] = onnx_value_select(c->g, sel, a[k], b[k]))) continue;
+      Node *src = input_source(cond, ir_alloc(c->g, (size_t)c->g->last->id + 1));
+      bool pin = src && src->name;
+      ir_fail(c->g, "cond is computed at run time and output #%d, a sequence or optional, differs in structure or "
+                    "shapes between the branches%s%s%s", k, pin ? " (pin its value with --bind " : "",
+              pin ? src->name : "", pin ? "=FILE.pb)" : "");
+    }
     if (!ir_same_shape(a[k], b[k]) || a[k]->dtype != b[k]->dtype)
       ir_fail(c->g, "cond is computed at run time and output #%d differs between the branches (then %s, else %s); "
                     "jtc needs equal static shapes to select between them",

@@ -164,6 +164,17 @@ static const OnnxOpRow op_table[] = {
   {"BitShift", 11, 0, onnx_lower_bit_shift},
   {"Einsum", 12, 0, onnx_lower_einsum},
   {"Compress", 9, 0, onnx_lower_compress},
+  /* backlog (onnx_lower_backlog.c, ir/ops_backlog.c) */
+  {"TopK", 1, 0, onnx_lower_topk},
+  {"TfIdfVectorizer", 9, 0, onnx_lower_tfidf},
+  {"NonZero", 9, 0, onnx_lower_nonzero},
+  {"Unique", 11, 0, onnx_lower_unique},
+  {"NonMaxSuppression", 10, 0, onnx_lower_nms},
+  {"Bernoulli", 15, 0, onnx_lower_random},
+  {"RandomUniform", 1, 0, onnx_lower_random},
+  {"RandomNormal", 1, 0, onnx_lower_random},
+  {"RandomUniformLike", 1, 0, onnx_lower_random},
+  {"RandomNormalLike", 1, 0, onnx_lower_random},
   /* @family:index (rows above this line) */
   /* resize and spatial family (onnx_lower_spatial.c, ir/ops_spatial.c) */
   {"Resize", 10, 0, onnx_lower_resize},
@@ -207,6 +218,20 @@ static const OnnxOpRow op_table[] = {
   {"Loop", 1, 0, onnx_lower_loop},
   {"Scan", 8, 0, onnx_lower_scan},
   /* @family:rnn (rows above this line) */
+  /* sequences and optionals (onnx_lower_seq.c): compile-time lists of tensors */
+  {"SequenceEmpty", 11, 0, onnx_lower_sequence_empty},
+  {"SequenceConstruct", 11, 0, onnx_lower_sequence_construct},
+  {"SequenceInsert", 11, 0, onnx_lower_sequence_insert},
+  {"SequenceErase", 11, 0, onnx_lower_sequence_erase},
+  {"SequenceAt", 11, 0, onnx_lower_sequence_at},
+  {"SequenceLength", 11, 0, onnx_lower_sequence_length},
+  {"ConcatFromSequence", 11, 0, onnx_lower_concat_from_sequence},
+  {"SplitToSequence", 11, 0, onnx_lower_split_to_sequence},
+  {"SequenceMap", 17, 0, onnx_lower_sequence_map},
+  {"Optional", 15, 0, onnx_lower_optional},
+  {"OptionalHasElement", 15, 0, onnx_lower_optional_has_element},
+  {"OptionalGetElement", 15, 0, onnx_lower_optional_get_element},
+  /* @family:seq (rows above this line) */
 };
 
 void onnx_list_ops(FILE *f) {

@@ -325,3 +325,192 @@ int onnx_tensor_file_name(const char *path, char *name, size_t n) {
   onnx__tensor_proto__free_unpacked(t, NULL);
   return 0;
 }
+
+/* ---- SequenceProto and OptionalProto test data (onnx-data.proto) ----
+ * Debian's onnx.proto, which protobuf-c compiles, lacks these two messages, so
+ * they are read off the wire here: only the fields below; tensors inside go
+ * through onnx__tensor_proto__unpack and onnx_tensor_decode.
+ *   SequenceProto  1 name, 2 elem_type, 3 tensor_values (repeated), 4..7 other kinds
+ *   OptionalProto  1 name, 2 elem_type, 3 tensor_value, 5 sequence_value, 4/6/7 other kinds
+ * elem_type: 0 undefined (an empty optional), 1 tensor, 3 sequence, others unsupported. */
+typedef struct { const uint8_t *p, *end; } Wire;
+
+static bool wire_varint(Wire *w, uint64_t *v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && w->p < w->end; shift += 7) {
+    uint8_t b = *w->p++;
+    *v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+/* Next field: number, wire type, and for length-delimited ones the bytes. */
+static bool wire_field(Wire *w, int *field, int *type, Wire *sub) {
+  uint64_t key, v;
+  if (!wire_varint(w, &key)) return false;
+  *field = (int)(key >> 3);
+  *type = (int)(key & 7);
+  switch (*type) {
+  case 0: return wire_varint(w, &v);
+  case 1: if (w->end - w->p < 8) return false; w->p += 8; return true;
+  case 5: if (w->end - w->p < 4) return false; w->p += 4; return true;
+  case 2:
+    if (!wire_varint(w, &v) || v > (uint64_t)(w->end - w->p)) return false;
+    sub->p = w->p;
+    sub->end = w->p + v;
+    w->p += v;
+    return true;
+  default: return false;
+  }
+}
+
+static int value_add_tensor(OnnxValueData *v, Wire t, const char *path, char *err, size_t errlen) {
+  Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, (size_t)(t.end - t.p), t.p);
+  if (!tp) return fail(err, errlen, "%s: a tensor inside is not a valid TensorProto", path);
+  if (v->n >= 1 << 20) {
+    onnx__tensor_proto__free_unpacked(tp, NULL);
+    return fail(err, errlen, "%s: more than %d tensors", path, 1 << 20);
+  }
+  OnnxTensorData *nt = realloc(v->t, (size_t)(v->n + 1) * sizeof *nt);
+  if (!nt) {
+    onnx__tensor_proto__free_unpacked(tp, NULL);
+    return fail(err, errlen, "%s: out of memory", path);
+  }
+  v->t = nt;
+  OnnxTensorData *d = &v->t[v->n];
+  memset(d, 0, sizeof *d);
+  char msg[512];
+  int rc = onnx_tensor_decode(tp, NULL, &d->dt, &d->rank, d->dims, &d->data, msg, sizeof msg);
+  onnx__tensor_proto__free_unpacked(tp, NULL);
+  if (rc) return fail(err, errlen, "%s: element %d: %s", path, v->n, msg);
+  v->n++;
+  return 0;
+}
+
+static int read_sequence(OnnxValueData *v, Wire w, const char *path, char *err, size_t errlen) {
+  int field, type;
+  Wire sub = {0};
+  while (w.p < w.end) {
+    if (!wire_field(&w, &field, &type, &sub)) return fail(err, errlen, "%s: not a serialized SequenceProto", path);
+    if (field == 3 && type == 2) {
+      if (value_add_tensor(v, sub, path, err, errlen)) return -1;
+    } else if (field >= 4 && field <= 7) {
+      return fail(err, errlen, "%s: a sequence of sparse tensors, sequences, maps or optionals is not supported", path);
+    }
+  }
+  return 0;
+}
+
+static int read_optional(OnnxValueData *v, Wire w, const char *path, char *err, size_t errlen) {
+  int field, type;
+  Wire sub = {0};
+  while (w.p < w.end) {
+    if (!wire_field(&w, &field, &type, &sub)) return fail(err, errlen, "%s: not a serialized OptionalProto", path);
+    if (type != 2 || field < 3) continue;
+    if (v->present) return fail(err, errlen, "%s: the optional holds more than one value", path);
+    if (field == 3) {
+      v->present = true;
+      v->content = ONNX_VALUE_TENSOR;
+      if (value_add_tensor(v, sub, path, err, errlen)) return -1;
+    } else if (field == 5) {
+      v->present = true;
+      v->content = ONNX_VALUE_SEQUENCE;
+      if (read_sequence(v, sub, path, err, errlen)) return -1;
+    } else {
+      return fail(err, errlen, "%s: an optional sparse tensor, map or optional is not supported", path);
+    }
+  }
+  return 0;
+}
+
+void onnx_value_data_free(OnnxValueData *v) {
+  for (int k = 0; k < v->n; k++) free(v->t[k].data);
+  free(v->t);
+  memset(v, 0, sizeof *v);
+}
+
+int onnx_read_value_file(const char *path, OnnxValueKind kind, OnnxValueData *v, char *err, size_t errlen) {
+  memset(v, 0, sizeof *v);
+  v->kind = kind;
+  if (kind == ONNX_VALUE_TENSOR) {
+    OnnxTensorData d = {0};
+    if (onnx_read_tensor_file(path, &d.dt, &d.rank, d.dims, &d.data, err, errlen)) return -1;
+    v->t = malloc(sizeof *v->t);
+    if (!v->t) {
+      free(d.data);
+      return fail(err, errlen, "%s: out of memory", path);
+    }
+    v->t[0] = d;
+    v->n = 1;
+    return 0;
+  }
+  uint8_t *buf;
+  size_t len;
+  if (onnx_read_file(path, &buf, &len, err, errlen) != 0) return -1;
+  Wire w = {buf, buf + len};
+  int rc = kind == ONNX_VALUE_SEQUENCE ? read_sequence(v, w, path, err, errlen) : read_optional(v, w, path, err, errlen);
+  free(buf);
+  if (rc) onnx_value_data_free(v);
+  return rc;
+}
+
+/* ---- a model's graph inputs and outputs, for test runners ---- */
+static OnnxValueKind type_kind(const Onnx__TypeProto *tp, bool *symbolic) {
+  *symbolic = false;
+  if (!tp) return ONNX_VALUE_TENSOR;
+  if (tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE) return ONNX_VALUE_SEQUENCE;
+  if (tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE) return ONNX_VALUE_OPTIONAL;
+  if (tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && tp->tensor_type) {
+    const Onnx__TensorShapeProto *s = tp->tensor_type->shape;
+    *symbolic = !s;
+    for (size_t d = 0; s && d < s->n_dim; d++)
+      if (!s->dim[d] || s->dim[d]->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) *symbolic = true;
+  }
+  return ONNX_VALUE_TENSOR;
+}
+
+void onnx_model_io_free(OnnxIoInfo *io, int n) {
+  for (int k = 0; io && k < n; k++) free(io[k].name);
+  free(io);
+}
+
+int onnx_model_io(const char *path, OnnxIoInfo **in, int *nin, OnnxIoInfo **out, int *nout, char *err, size_t errlen) {
+  uint8_t *buf;
+  size_t len;
+  *in = *out = NULL;
+  *nin = *nout = 0;
+  if (onnx_read_file(path, &buf, &len, err, errlen) != 0) return -1;
+  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
+  free(buf);
+  if (!m || !m->graph) {
+    if (m) onnx__model_proto__free_unpacked(m, NULL);
+    return fail(err, errlen, "%s: not an ONNX model", path);
+  }
+  const Onnx__GraphProto *gr = m->graph;
+  *in = calloc(gr->n_input + 1, sizeof **in);
+  *out = calloc(gr->n_output + 1, sizeof **out);
+  int rc = *in && *out ? 0 : fail(err, errlen, "out of memory");
+  for (size_t k = 0; !rc && k < gr->n_input; k++) {
+    const char *name = gr->input[k]->name ? gr->input[k]->name : "";
+    bool init = false;
+    for (size_t j = 0; j < gr->n_initializer && !init; j++)
+      init = gr->initializer[j]->name && !strcmp(gr->initializer[j]->name, name);
+    if (init) continue;
+    OnnxIoInfo *io = &(*in)[(*nin)++];
+    io->kind = type_kind(gr->input[k]->type, &io->symbolic);
+    if (!(io->name = strdup(name))) rc = fail(err, errlen, "out of memory");
+  }
+  for (size_t k = 0; !rc && k < gr->n_output; k++) {
+    OnnxIoInfo *io = &(*out)[(*nout)++];
+    io->kind = type_kind(gr->output[k]->type, &io->symbolic);
+    if (!(io->name = strdup(gr->output[k]->name ? gr->output[k]->name : ""))) rc = fail(err, errlen, "out of memory");
+  }
+  onnx__model_proto__free_unpacked(m, NULL);
+  if (rc) {
+    onnx_model_io_free(*in, *nin), onnx_model_io_free(*out, *nout);
+    *in = *out = NULL;
+    *nin = *nout = 0;
+  }
+  return rc;
+}

@@ -63,9 +63,9 @@ def main():
                [vi("X", [2])], [vi("Y", [2])]), "unsupported_one.onnx", check=False)
 
     # two unsupported ops (one of them twice), listed in one message
-    save(model([helper.make_node("TfIdfVectorizer", ["X"], ["A"], name="tfidf_a"),
+    save(model([helper.make_node("StringNormalizer", ["X"], ["A"], name="strnorm_a"),
                 helper.make_node("Relu", ["A"], ["B"], name="relu1"),
-                helper.make_node("TfIdfVectorizer", ["B"], ["C"], name="tfidf_b"),
+                helper.make_node("StringNormalizer", ["B"], ["C"], name="strnorm_b"),
                 helper.make_node("Frobnicate", ["C"], ["Y"], name="frob", domain="com.example")],
                [vi("X", [2])], [vi("Y", [2])]), "unsupported_two.onnx", check=False)
 

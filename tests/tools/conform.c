@@ -328,21 +328,46 @@ static int is_dataset(const struct dirent *d) {
   return !strncmp(d->d_name, "test_data_set_", 14);
 }
 
-/* Decodes a .pb tensor into a raw file. Returns NULL or why it failed. */
-static char *pb_to_raw(const char *pb, const char *raw) {
-  Dtype dt;
-  int rank;
-  int64_t dims[IR_MAX_RANK];
-  void *data = NULL;
+/* The model's graph inputs and outputs (names, kinds); all tensors for a pickle. */
+static OnnxIoInfo *io_in, *io_out;
+static int io_nin, io_nout;
+
+static OnnxValueKind in_kind(int k) {
+  return k < io_nin ? io_in[k].kind : ONNX_VALUE_TENSOR;
+}
+
+static OnnxValueKind out_kind(int k) {
+  return k < io_nout ? io_out[k].kind : ONNX_VALUE_TENSOR;
+}
+
+/* Decodes a .pb value (a tensor, or a sequence or optional flattened as the
+ * generated API passes it) into raw files raw_0.bin, raw_1.bin, ... (a tensor:
+ * raw.bin). *count gets the number of files. Returns NULL or why it failed. */
+static char *pb_to_raw(const char *pb, OnnxValueKind kind, const char *raw, int *count) {
+  OnnxValueData v;
   char err[512] = "";
-  if (onnx_read_tensor_file(pb, &dt, &rank, dims, &data, err, sizeof err)) return fmt("%s", err);
-  size_t n = dt_size(dt);
-  for (int i = 0; i < rank; i++) n *= (size_t)dims[i];
-  FILE *f = fopen(raw, "wb");
-  int ok = f && (n == 0 || fwrite(data, 1, n, f) == n);
-  if (f && fclose(f)) ok = 0;
-  free(data);
-  return ok ? NULL : fmt("cannot write %s", raw);
+  *count = 0;
+  if (onnx_read_value_file(pb, kind, &v, err, sizeof err)) return fmt("%s", err);
+  char *why = NULL;
+  for (int j = 0; j < v.n && !why; j++) {
+    const OnnxTensorData *t = &v.t[j];
+    size_t n = dt_size(t->dt);
+    for (int i = 0; i < t->rank; i++) n *= (size_t)t->dims[i];
+    char *path = kind == ONNX_VALUE_TENSOR ? fmt("%s.bin", raw) : fmt("%s_%d.bin", raw, j);
+    FILE *f = fopen(path, "wb");
+    int ok = f && (n == 0 || fwrite(t->data, 1, n, f) == n);
+    if (f && fclose(f)) ok = 0;
+    if (!ok) why = fmt("cannot write %s", path);
+    free(path);
+  }
+  *count = v.n;
+  onnx_value_data_free(&v);
+  return why;
+}
+
+/* Raw file j of input k of data set s (as pb_to_raw named it). */
+static char *in_raw(const char *work, int s, int k, int j) {
+  return in_kind(k) == ONNX_VALUE_TENSOR ? fmt("%s/in_%d_%d.bin", work, s, k) : fmt("%s/in_%d_%d_%d.bin", work, s, k, j);
 }
 
 /* Runs one test in the current (child) process; returns "P", "F..." or "S...". */
@@ -360,14 +385,21 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
   if (nsets <= 0) return fmt("Fno test_data_set_* in %s", t->dir);
   if (mkdir(work, 0777)) return fmt("Fcannot create %s: %s", work, strerror(errno));
 
-  /* 1. inputs: WORK/in_S_K.bin for data set S, input K */
-  int nin[64] = {0}, nout[64] = {0};
+  /* 0. the model's input and output kinds: sequences and optionals are passed
+   * flattened (onnx.h), their structure given to jtc with --seq */
+  if (strlen(model) > 5 && !strcmp(model + strlen(model) - 5, ".onnx")) {
+    char err[512];
+    if (onnx_model_io(model, &io_in, &io_nin, &io_out, &io_nout, err, sizeof err)) return fmt("F%s", err);
+  }
+
+  /* 1. inputs: WORK/in_S_K.bin for data set S, input K (a sequence's: in_S_K_J.bin) */
+  int nin[64] = {0}, nout[64] = {0}, nflat[64][MAX_ARGS / 2] = {{0}};
   if (nsets > 64) nsets = 64;
   for (int s = 0; s < nsets; s++) {
     for (;; nin[s]++) {
       char *pb = fmt("%s/%s/input_%d.pb", t->dir, sets[s]->d_name, nin[s]);
-      char *raw = fmt("%s/in_%d_%d.bin", work, s, nin[s]);
-      char *e = is_file(pb) ? pb_to_raw(pb, raw) : NULL;
+      char *raw = fmt("%s/in_%d_%d", work, s, nin[s]);
+      char *e = is_file(pb) ? pb_to_raw(pb, in_kind(nin[s]), raw, &nflat[s][nin[s]]) : NULL;
       int done = !is_file(pb);
       if (e) why = fmt("F%s", e); /* e names the file */
       free(pb), free(raw), free(e);
@@ -403,17 +435,39 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
     free(flags);
   }
   free(fpath);
+  for (int k = 0; k < nin[0] && nav < MAX_ARGS - 8; k++) {
+    char *pb = fmt("%s/%s/input_%d.pb", t->dir, sets[0]->d_name, k);
+    if (in_kind(k) != ONNX_VALUE_TENSOR) { /* its structure, from data set 0 */
+      av_jtc[nav++] = "--seq";
+      av_jtc[nav++] = fmt("%s=%s", io_in[k].name, pb);
+    } else if (k < io_nin && io_in[k].symbolic) { /* symbolic dims: data set 0's shape */
+      Dtype dt;
+      int rank;
+      int64_t dims[IR_MAX_RANK];
+      void *data = NULL;
+      char err[512], shape[512];
+      if (onnx_read_tensor_file(pb, &dt, &rank, dims, &data, err, sizeof err)) return fmt("F%s", err);
+      free(data);
+      size_t len = (size_t)snprintf(shape, sizeof shape, "%s=", io_in[k].name);
+      for (int d = 0; d < rank && len < sizeof shape; d++)
+        len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%lld", d ? "," : "", (long long)dims[d]);
+      av_jtc[nav++] = "--shape";
+      av_jtc[nav++] = xstrdup(shape);
+    }
+    free(pb);
+  }
   char bound_names[512] = "";
   for (;;) {
     av_jtc[nav] = NULL;
     if (!(why = run(av_jtc, log))) break;
-    char *hint = log_line(log, "--bind "), *at = hint ? strstr(hint, "--bind ") : NULL, *eq;
+    size_t loglen;
+    char *hint = read_all(log, &loglen), *at = hint ? strstr(hint, "--bind ") : NULL, *eq; /* whole log: lines can be long */
     if (!at || !(eq = strstr(at, "=FILE.pb")) || nav >= MAX_ARGS - 4) return fmt("Fjtc %s%s", why, log_line(log, NULL));
     char *want = strndup(at + 7, (size_t)(eq - at - 7));
     int k = -1;
     for (int j = 0; j < nin[0] && k < 0; j++) {
       char nm[256], *pb = fmt("%s/%s/input_%d.pb", t->dir, sets[0]->d_name, j);
-      if (!onnx_tensor_file_name(pb, nm, sizeof nm) && !strcmp(nm, want) && !bound[j]) k = j;
+      if (in_kind(j) == ONNX_VALUE_TENSOR && !onnx_tensor_file_name(pb, nm, sizeof nm) && !strcmp(nm, want) && !bound[j]) k = j;
       free(pb);
     }
     if (k < 0) return fmt("Fjtc %s%s", why, log_line(log, NULL));
@@ -458,25 +512,30 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
     n = 0;
     argv[n++] = exe;
     for (int k = 0; k < nin[s]; k++)
-      if (!bound[k]) argv[n++] = fmt("%s/in_%d_%d.bin", work, s, k);
+      for (int j = 0; j < nflat[s][k] && !bound[k] && n < MAX_ARGS - 2; j++) argv[n++] = in_raw(work, s, k, j);
+    /* expected outputs, flattened: a sequence or optional gives 0 or more tensors */
+    OnnxValueData want[MAX_ARGS / 2];
     int first_out = n;
-    for (int k = 0; k < nout[s]; k++) argv[n++] = fmt("%s/out_%d_%d.bin", work, s, k);
+    for (int k = 0; k < nout[s]; k++) {
+      char *pb = fmt("%s/%s/output_%d.pb", t->dir, sets[s]->d_name, k), err[512] = "";
+      if (onnx_read_value_file(pb, out_kind(k), &want[k], err, sizeof err)) return fmt("F%s", err);
+      free(pb);
+      for (int j = 0; j < want[k].n && n < MAX_ARGS - 2; j++) argv[n++] = fmt("%s/out_%d_%d_%d.bin", work, s, k, j);
+    }
+    if (n >= MAX_ARGS - 2) return fmt("Ftoo many inputs and outputs");
     argv[n] = NULL;
     free(log), log = fmt("%s/run_%d.log", work, s);
     if ((why = run(argv, log))) return fmt("F%s: run %s%s", sets[s]->d_name, why, log_line(log, NULL));
-    for (int k = 0; k < nout[s]; k++) {
-      char *pb = fmt("%s/%s/output_%d.pb", t->dir, sets[s]->d_name, k), err[512] = "";
-      Dtype dt;
-      int rank;
-      int64_t dims[IR_MAX_RANK];
-      void *want = NULL;
-      size_t glen = 0;
-      if (onnx_read_tensor_file(pb, &dt, &rank, dims, &want, err, sizeof err))
-        return fmt("F%s", err);
-      char *got = read_all(argv[first_out + k], &glen);
-      if (!got) return fmt("F%s: harness wrote no output %d", sets[s]->d_name, k);
-      why = compare(k, got, glen, dt, rank, dims, want, rtol, atol);
-      free(got), free(want), free(pb);
+    for (int k = 0, f = 0; k < nout[s]; k++) {
+      for (int j = 0; j < want[k].n && !why; j++, f++) {
+        const OnnxTensorData *w = &want[k].t[j];
+        size_t glen = 0;
+        char *got = read_all(argv[first_out + f], &glen);
+        if (!got) return fmt("F%s: harness wrote no output %d", sets[s]->d_name, f);
+        why = compare(f, got, glen, w->dt, w->rank, w->dims, w->data, rtol, atol);
+        free(got);
+      }
+      onnx_value_data_free(&want[k]);
       if (why) return fmt("F%s%s%s", nsets > 1 ? sets[s]->d_name : "", nsets > 1 ? ": " : "", why);
     }
   }

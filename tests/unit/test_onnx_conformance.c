@@ -3,7 +3,9 @@
  * simple/ under /usr/share/libonnx-testdata/data) through the ONNX frontend
  * and the reference interpreter: load model.onnx, feed test_data_set_0's
  * inputs to ir_eval_graph, compare with its outputs (rtol 1e-3, atol 1e-7,
- * as the ONNX runner does). A model that uses an unsupported op must fail to
+ * as the ONNX runner does; sequence and optional values flattened to tensors
+ * as the generated API passes them, their structure given by --seq from the
+ * data set). A model that uses an unsupported op must fail to
  * load with a message; a model that loads must match, except the few listed
  * in known_bad. The number that pass may only grow: raise MIN_PASS when an
  * op is added. Skipped when the test data is not installed.
@@ -25,7 +27,7 @@
 #include "frontend/onnx/onnx.h"
 
 #define DATA "/usr/share/libonnx-testdata/data"
-#define MIN_PASS 848
+#define MIN_PASS 882
 
 /* Loaded but not comparable: the test data stores bfloat16 tensors as uint16. */
 static const char *const known_bad[] = {
@@ -38,43 +40,94 @@ static const char *const known_bad[] = {
 
 typedef enum { R_PASS, R_NOLOAD, R_MISMATCH } Result;
 
+#define MAX_FLAT 64 /* inputs or outputs of a model, flattened */
+
+/* Reads the data set's files for the model's inputs (io_in) or outputs, flattened
+ * into t[0..*n) (each data pointer malloc'ed). 0, or -1 with a message in why. */
+static int read_flat(const char *dir, const char *what, const OnnxIoInfo *io, int nio, OnnxTensorData *t, int *n,
+                     char *why, size_t wn) {
+  char p[1200], err[512];
+  *n = 0;
+  for (int k = 0; k < nio; k++) {
+    OnnxValueData v;
+    snprintf(p, sizeof p, "%s/test_data_set_0/%s_%d.pb", dir, what, k);
+    if (onnx_read_value_file(p, io[k].kind, &v, err, sizeof err)) {
+      snprintf(why, wn, "%s", err);
+      return -1;
+    }
+    for (int j = 0; j < v.n; j++) {
+      if (*n < MAX_FLAT) t[(*n)++] = v.t[j];
+      else free(v.t[j].data);
+    }
+    free(v.t);
+  }
+  return 0;
+}
+
 static Result run_one(const char *dir, char *why, size_t n) {
   char p[1200], err[512];
   snprintf(p, sizeof p, "%s/model.onnx", dir);
-  Graph *g = onnx_load(p, NULL);
+  OnnxIoInfo *io_in, *io_out;
+  int nio_in, nio_out;
+  if (onnx_model_io(p, &io_in, &nio_in, &io_out, &nio_out, err, sizeof err)) return R_NOLOAD;
+  OnnxBind seqs[MAX_FLAT];
+  OnnxShapeOverride shapes[MAX_FLAT];
+  char paths[MAX_FLAT][1200];
+  int nseqs = 0, nshapes = 0;
+  for (int k = 0; k < nio_in && nseqs < MAX_FLAT && nshapes < MAX_FLAT; k++) {
+    if (io_in[k].kind == ONNX_VALUE_TENSOR) { /* symbolic dims: the data set's shape */
+      Dtype dt;
+      void *data = NULL;
+      OnnxShapeOverride *o = &shapes[nshapes];
+      snprintf(p, sizeof p, "%s/test_data_set_0/input_%d.pb", dir, k);
+      if (!io_in[k].symbolic || onnx_read_tensor_file(p, &dt, &o->rank, o->dims, &data, err, sizeof err)) continue;
+      free(data);
+      o->name = io_in[k].name;
+      nshapes++;
+      continue;
+    }
+    snprintf(paths[nseqs], sizeof paths[0], "%s/test_data_set_0/input_%d.pb", dir, k);
+    seqs[nseqs].name = io_in[k].name;
+    seqs[nseqs].path = paths[nseqs];
+    nseqs++;
+  }
+  snprintf(p, sizeof p, "%s/model.onnx", dir);
+  OnnxOptions opt = {.shapes = shapes, .nshapes = nshapes, .seqs = seqs, .nseqs = nseqs};
+  Graph *g = onnx_load(p, &opt);
   if (!g) {
+    onnx_model_io_free(io_in, nio_in), onnx_model_io_free(io_out, nio_out);
     assert_true(strlen(onnx_last_error()) > 0); /* a failed load always says why */
     return R_NOLOAD;
   }
   Result r = R_PASS;
+  OnnxTensorData tin[MAX_FLAT], tout[MAX_FLAT];
+  int nin = 0, nout = 0;
   void **ins = calloc((size_t)g->ninputs + 1, sizeof(void *));
   void **outs = calloc((size_t)g->noutputs + 1, sizeof(void *));
+  if (read_flat(dir, "input", io_in, nio_in, tin, &nin, why, n) ||
+      read_flat(dir, "output", io_out, nio_out, tout, &nout, why, n)) {
+    r = R_MISMATCH;
+  } else if (nin != g->ninputs || nout != g->noutputs) {
+    snprintf(why, n, "the data set has %d inputs and %d outputs (flattened), the model %d and %d", nin, nout,
+             g->ninputs, g->noutputs);
+    r = R_MISMATCH;
+  }
   for (int k = 0; k < g->ninputs && r == R_PASS; k++) {
-    Dtype dt;
-    int rank;
-    int64_t dims[IR_MAX_RANK];
-    snprintf(p, sizeof p, "%s/test_data_set_0/input_%d.pb", dir, k);
-    if (onnx_read_tensor_file(p, &dt, &rank, dims, &ins[k], err, sizeof err)) {
-      snprintf(why, n, "%s", err);
-      r = R_MISMATCH;
-    } else if (dt != g->inputs[k]->dtype || rank != g->inputs[k]->rank ||
-               memcmp(dims, g->inputs[k]->dims, (size_t)rank * sizeof dims[0])) {
+    ins[k] = tin[k].data;
+    if (tin[k].dt != g->inputs[k]->dtype || tin[k].rank != g->inputs[k]->rank ||
+        memcmp(tin[k].dims, g->inputs[k]->dims, (size_t)tin[k].rank * sizeof tin[k].dims[0])) {
       snprintf(why, n, "input %d: type or shape differs from the model's", k);
       r = R_MISMATCH;
     }
   }
   if (r == R_PASS) ir_eval_graph(g, ins, outs);
   for (int k = 0; k < g->noutputs && r == R_PASS; k++) {
-    Dtype dt;
-    int rank;
-    int64_t dims[IR_MAX_RANK];
-    void *want = NULL;
+    Dtype dt = tout[k].dt;
+    int rank = tout[k].rank;
+    const int64_t *dims = tout[k].dims;
+    const void *want = tout[k].data;
     const Node *o = g->outputs[k];
-    snprintf(p, sizeof p, "%s/test_data_set_0/output_%d.pb", dir, k);
-    if (onnx_read_tensor_file(p, &dt, &rank, dims, &want, err, sizeof err)) {
-      snprintf(why, n, "%s", err);
-      r = R_MISMATCH;
-    } else if (dt != o->dtype || rank != o->rank || memcmp(dims, o->dims, (size_t)rank * sizeof dims[0])) {
+    if (dt != o->dtype || rank != o->rank || memcmp(dims, o->dims, (size_t)rank * sizeof dims[0])) {
       snprintf(why, n, "output %d: got %s rank %d, want %s rank %d (or other dims)", k, dt_name(o->dtype), o->rank,
                dt_name(dt), rank);
       r = R_MISMATCH;
@@ -89,9 +142,10 @@ static Result run_one(const char *dir, char *why, size_t n) {
         }
       }
     }
-    free(want);
   }
-  for (int k = 0; k < g->ninputs; k++) free(ins[k]);
+  for (int k = 0; k < nin; k++) free(tin[k].data);
+  for (int k = 0; k < nout; k++) free(tout[k].data);
+  onnx_model_io_free(io_in, nio_in), onnx_model_io_free(io_out, nio_out);
   free(ins);
   free(outs);
   ir_graph_free(g);
