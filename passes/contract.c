@@ -181,6 +181,9 @@ static bool classify(Plan *p, Node *s, Contraction *c) {
   c->K = extent_of(src, c->kvars, c->nk);
   c->ldc = c->N;
   if (c->M == 1) {
+    /* grouped per outer variable (depthwise conv): one GEMV per group packs more than it computes */
+    for (int o = 0; o < c->nouter; o++)
+      if (src->dims[c->outer[o]] > 1) return false;
     /* one row: take the rows from the other side instead, as one column (ldc 1) */
     Node *t = c->aop;
     c->aop = c->bop;
