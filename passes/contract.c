@@ -14,7 +14,9 @@
  * per block by a generated provider that evaluates its operand's expression,
  * so padding, strides and dilation of a conv cost nothing extra to support.
  * When M is 1 (a Linear layer at batch 1) the roles swap: the rows come from
- * the other operand and the GEMM has one column. */
+ * the other operand and the GEMM has one column. When B is constant and A is
+ * not (x @ W with few rows), C^T = B^T A^T is computed instead, so the weights
+ * are packed once at compile time, and stored back transposed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,6 +200,37 @@ static bool classify(Plan *p, Node *s, Contraction *c) {
   return c->K >= 1 && c->M >= 1;
 }
 
+/* Is operand x a constant (read directly or through one GATHER) that no outer variable indexes? */
+static bool packable(Graph *g, const Contraction *c, const Node *x) {
+  if (!(x->kind == NODE_LEAF || (x->kind == NODE_GATHER && pass_is_buffer(x->in[0]) && x->in[0]->kind == NODE_LEAF)))
+    return false;
+  const Node *src = x->kind == NODE_LEAF ? x : x->in[0];
+  if (src->leaf != LEAF_CONST || src->dtype != DT_F32) return false;
+  bool used[IR_MAX_RANK] = {0};
+  pass_operand_vars(g, x, c->scatter->in[0]->rank, used);
+  for (int o = 0; o < c->nouter; o++)
+    if (used[c->outer[o]]) return false;
+  return true;
+}
+
+/* C^T = B^T A^T: rows from B, columns from A. */
+static void transpose_roles(Contraction *c) {
+  Node *t = c->aop;
+  c->aop = c->bop;
+  c->bop = t;
+  int vars[IR_MAX_RANK], n = c->nm;
+  memcpy(vars, c->mvars, sizeof vars);
+  memcpy(c->mvars, c->nvars, sizeof vars);
+  memcpy(c->nvars, vars, sizeof vars);
+  c->nm = c->nn;
+  c->nn = n;
+  int64_t m = c->M;
+  c->M = c->N;
+  c->N = m;
+  c->ldc = c->N;
+  c->transposed = !c->transposed;
+}
+
 /* A bound on one thread's packed-B block for every ISA (NR <= 32, NC <= 512, KC = 256). */
 static int64_t slice_bound(int64_t N, int64_t K) {
   int64_t kc = K < 256 ? K : 256, nr = (N + 31) / 32 * 32, nc = nr < 512 ? nr : 512;
@@ -208,6 +241,7 @@ static int64_t slice_bound(int64_t N, int64_t K) {
 void pass_contract(Plan *p) {
   Graph *g = p->g;
   p->gemm_scratch_floats = 0;
+  p->gemm_ct_floats = 0;
   int64_t a_runtime = 0, slice = 0;
   for (int j = 0; j < p->nkernels; j++) {
     Kernel *k = &p->kernels[j];
@@ -225,16 +259,13 @@ void pass_contract(Plan *p) {
     }
     Contraction c = {0};
     if (!classify(p, s, &c)) continue;
-    if (c.aop->kind == NODE_LEAF || (c.aop->kind == NODE_GATHER && pass_is_buffer(c.aop->in[0]) &&
-                                     c.aop->in[0]->kind == NODE_LEAF && c.aop->in[0]->leaf == LEAF_CONST)) {
-      bool outer_free = true;
-      bool used[IR_MAX_RANK] = {0};
-      Ix *ids[IR_MAX_RANK];
-      for (int v = 0; v < s->in[0]->rank; v++) ids[v] = ix_var(g, v);
-      cone_vars(g, c.aop, ids, s->in[0]->rank, used);
-      for (int o = 0; o < c.nouter; o++) outer_free &= !used[c.outer[o]];
-      if (outer_free) c.apacked = pack_const_a(p, &c);
+    if (packable(g, &c, c.aop)) c.apacked = pack_const_a(p, &c);
+    if (!c.apacked && c.M <= 64 && c.N > 1 && packable(g, &c, c.bop)) {
+      transpose_roles(&c);
+      c.apacked = pack_const_a(p, &c);
+      if (!c.apacked) transpose_roles(&c);
     }
+    if (c.transposed && c.M * c.N > p->gemm_ct_floats) p->gemm_ct_floats = c.M * c.N;
     if (!c.apacked) {
       int64_t af = jtc_gemm_packed_a_floats(c.M, c.K);
       if (af > a_runtime) a_runtime = af;

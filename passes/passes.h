@@ -26,6 +26,7 @@ typedef struct {
   int64_t ldc;                /* row stride of C in the output, elements; columns are unit stride */
   int64_t ostride[IR_MAX_RANK]; /* per domain var: its stride in the output (outer vars) */
   Node *apacked;              /* A packed at compile time (12-row panels), or NULL: packed per run */
+  bool transposed;            /* C^T computed into scratch (constant B, few rows), then stored transposed */
 } Contraction;
 
 /* A kernel computes one materialized node (root) with its inlined producers. */
@@ -54,6 +55,7 @@ typedef struct {
   int64_t peak_live_bytes;    /* largest sum of simultaneously live arena buffers */
   int64_t gemm_scratch_floats; /* per thread: a bound on the largest packed B block, any ISA */
   int64_t gemm_apack_floats;   /* the largest A packed at run time (shared, before the GEMM) */
+  int64_t gemm_ct_floats;      /* the largest transposed result (after the A region) */
 } Plan;
 
 typedef struct {

@@ -79,7 +79,7 @@ void pass_dump(FILE *f, const Plan *p, const char *title) {
     if (k->npar) fprintf(f, ", parallel outer %d", k->npar);
     if (k->gemm) {
       const Contraction *c = k->gemm;
-      fprintf(f, ", GEMM %%%d M=%" PRId64 " N=%" PRId64 " K=%" PRId64 " ldc=%" PRId64 " A=%%%d%s B=%%%d outer %d",
+      fprintf(f, ", GEMM%s %%%d M=%" PRId64 " N=%" PRId64 " K=%" PRId64 " ldc=%" PRId64 " A=%%%d%s B=%%%d outer %d", c->transposed ? " (C transposed)" : "",
               c->scatter->id, c->M, c->N, c->K, c->ldc, c->aop->id, c->apacked ? " (packed at compile time)" : "",
               c->bop->id, c->nouter);
     }

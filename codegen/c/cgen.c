@@ -459,7 +459,7 @@ int cgc_write(Plan *pl, const CgOptions *o) {
     fprintf(f, "\n/* GEMM scratch: packed B blocks for up to %s_GEMM_THREADS threads, then A packed per run */\n", P);
     fprintf(f, "#ifndef %s_GEMM_THREADS\n#define %s_GEMM_THREADS 4\n#endif\n", P, P);
     fprintf(f, "static _Alignas(64) float %s_gemm_scratch[%s_GEMM_THREADS * %" PRId64 " + %" PRId64 " + 16];\n", p, P,
-            pl->gemm_scratch_floats, pl->gemm_apack_floats);
+            pl->gemm_scratch_floats, pl->gemm_apack_floats + pl->gemm_ct_floats);
   }
   bool any_const = false;
   for (int i = 0; i < pl->nnodes; i++) {

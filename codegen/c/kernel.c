@@ -592,11 +592,19 @@ static void body_gemm(CgCtx *c, const char *kname) {
     base = ix_add(g, base, ix_mulc(g, ix_var(g, v), gm->ostride[v]));
   }
   if (!gm->apacked) cg_line(c, "%s_pack_a(&ctx, %s);", kname, scratch);
-  int64_t aoff = gm->apacked ? 0 : (g->nnodes >= 0 ? c->p->gemm_apack_floats : 0);
+  /* scratch: [A packed per run][C^T][packed B blocks, one per thread] */
+  int64_t ct = c->p->gemm_apack_floats, boff = ct + c->p->gemm_ct_floats;
   char *bs = cix_sum(c, base);
-  cg_line(c, "jtc_gemm(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %s_pack_b, &ctx, %s + %s, %" PRId64 ", 0, NULL, %s + %" PRId64 ",",
-          gm->M, gm->N, gm->K, a, kname, cg_bufname(c, root), bs, gm->ldc, scratch, aoff);
-  cg_line(c, "         sizeof %s - %" PRId64 " * sizeof(float));", scratch, aoff);
+  const char *cdst = gm->transposed ? str_fmt(g, "%s + %" PRId64, scratch, ct) : str_fmt(g, "%s + %s", cg_bufname(c, root), bs);
+  cg_line(c, "jtc_gemm(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %s_pack_b, &ctx, %s, %" PRId64 ", 0, NULL, %s + %" PRId64 ",",
+          gm->M, gm->N, gm->K, a, kname, cdst, gm->ldc, scratch, boff);
+  cg_line(c, "         sizeof %s - %" PRId64 " * sizeof(float));", scratch, boff);
+  if (gm->transposed) {
+    /* C^T (M x N) back into the output, whose rows are its columns */
+    cg_line(c, "for (int64_t j = 0; j < %" PRId64 "; j++)", gm->N);
+    cg_line(c, "  for (int64_t i = 0; i < %" PRId64 "; i++) %s[%s + j * %" PRId64 " + i] = %s[%" PRId64 " + i * %" PRId64 " + j];", gm->M,
+            cg_bufname(c, root), bs, gm->M, scratch, ct, gm->N);
+  }
   while (opened--) {
     c->indent--;
     cg_line(c, "}");
