@@ -50,7 +50,7 @@ $(B)/jtc: $(CLI_OBJ) $(B)/libjtc_core.a
 
 $(B)/tests/%: tests/unit/%.c $(B)/libjtc_core.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(B)/libjtc_core.a $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $< $(B)/libjtc_core.a $(LDLIBS) -lcmocka -o $@
 
 $(B)/tests/%: tests/tools/%.c $(B)/libjtc_core.a
 	@mkdir -p $(dir $@)
@@ -105,4 +105,4 @@ clean:
 	rm -rf build build-asan
 
 .PHONY: all demo unit test asan clean
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)
