@@ -157,12 +157,15 @@ class LeNetSmall(nn.Module):
         return self.fc3(x)
 
 
-def export_onnx(model, x):
+def export_onnx(model, x, keep_bn=False):
+    """keep_bn: keep BatchNormalization nodes (not folded into the convs), so the
+    initializers keep the state dict's names."""
     buf = io.BytesIO()
+    mode = torch.onnx.TrainingMode.PRESERVE if keep_bn else torch.onnx.TrainingMode.EVAL
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         torch.onnx.export(model, (torch.from_numpy(x),), buf, input_names=["input"], output_names=["output"],
-                          opset_version=13, do_constant_folding=True, training=torch.onnx.TrainingMode.EVAL)
+                          opset_version=13, do_constant_folding=not keep_bn, training=mode)
     proto = onnx.load_from_string(buf.getvalue())
     onnx.checker.check_model(proto)
     return buf.getvalue()
@@ -284,6 +287,20 @@ def main():
     sd = {k: (JVar(v.numpy()) if "conv" in k else v.numpy()) for k, v in ln.state_dict().items()}
     write_case("lenet_jittor", [xl], [yl], onnx_bytes, "model.onnx", flags="--weights $DIR/weights.pkl",
                extra={"weights.pkl": jittor_bytes(sd)})
+
+    # the seed MLP as a whole-module Sequential, and the BatchNorm CNN's state dict into its ONNX export
+    mlp_seq = nn.Sequential(nn.Linear(1, 10), nn.ReLU(), nn.Linear(10, 1))
+    whole_module_case("mlp_seq", mlp_seq, rng.uniform(0.0, 1.0, size=(16, 1)).astype(np.float32))
+    cnn = seq_cnn().eval()
+    randomize_bn(cnn, gen)
+    xc = rng.standard_normal((2, 3, 16, 16)).astype(np.float32)
+    onnx_bytes = export_onnx(cnn, xc, keep_bn=True)
+    reinit(cnn, 9)
+    randomize_bn(cnn, gen)
+    with torch.no_grad():
+        yc = cnn(torch.from_numpy(xc)).numpy()
+    write_case("seq_cnn_weights", [xc], [yc], onnx_bytes, "model.onnx", flags="--weights $DIR/weights.pt",
+               extra={"weights.pt": save_bytes(cnn.state_dict())})
 
     # state dicts of every dtype, views and shared storages
     sd = dtypes_state()
