@@ -231,6 +231,11 @@ static void transpose_roles(Contraction *c) {
   c->transposed = !c->transposed;
 }
 
+bool pass_is_gemm(Plan *p, Node *scatter) {
+  Contraction c = {0};
+  return classify(p, scatter, &c);
+}
+
 /* A bound on one thread's packed-B block for every ISA (NR <= 32, NC <= 512, KC = 256). */
 static int64_t slice_bound(int64_t N, int64_t K) {
   int64_t kc = K < 256 ? K : 256, nr = (N + 31) / 32 * 32, nc = nr < 512 ? nr : 512;

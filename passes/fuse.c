@@ -97,7 +97,11 @@ void pass_fuse(Plan *p) {
     if (n->nuses > 1 && !(n->kind == NODE_GATHER && pass_is_buffer(n->in[0]))) m = true;
     if (n->kind == NODE_SCATTER && !(n->flags & NF_OUTPUT) && pass_scatter_is_projection(n)) {
       Node *c = only_consumer(p, n, i + 1);
-      if (c && c->kind == NODE_MAP && ir_same_shape(c, n)) m = false; /* fused as the consumer's epilogue */
+      int v;
+      Node *win;
+      /* fused as the consumer's epilogue, unless it is a window reduction the row schedule runs better alone */
+      bool rows = !pass_is_gemm(p, n) && pass_row_window(p->g, n, n->in[0]->dims, n->in[0]->rank, &v, &win);
+      if (c && c->kind == NODE_MAP && ir_same_shape(c, n) && !rows) m = false;
     }
     if (m) n->flags |= NF_MATERIALIZE;
   }

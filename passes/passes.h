@@ -42,6 +42,8 @@ typedef struct {
   int nfused;                 /* inlined nodes, for the comment block */
   Node **fused;
   Contraction *gemm;          /* set by pass_contract: the reduction runs as a packed GEMM */
+  int row_var;                /* pass_rows: this output variable runs innermost, accumulated in a row */
+  Node *row_gather;           /* ... and this GATHER's bounds become that loop's limits; else NULL */
 } Kernel;
 
 typedef enum { BUF_INPUT, BUF_OUTPUT, BUF_CONST, BUF_ARENA } BufKind;
@@ -85,6 +87,11 @@ void pass_dce(Plan *p);
 void pass_fuse(Plan *p);
 void pass_schedule(Plan *p);
 void pass_contract(Plan *p);
+void pass_rows(Plan *p);
+bool pass_row_window(Graph *g, const Node *n, const int64_t *dom, int ndom, int *var, Node **window);
+bool pass_is_gemm(Plan *p, Node *scatter); /* would pass_contract run this reduction as a GEMM? */
+/* The atoms of a bounds condition: each `0 <= d` (d an Ix), for the row loop's limits. */
+int pass_bound_atoms(Graph *g, Ix *cond, Ix **atoms, int max);
 /* Which domain variables the inlined cone of operand x (indexed by the domain's own variables) reads. */
 bool pass_operand_vars(Graph *g, const Node *x, int nvars, bool *used);
 void pass_memplan(Plan *p);

@@ -11,6 +11,7 @@ const Pass pass_list[] = {
   {"fuse", pass_fuse, "choose which nodes are materialized; the rest are inlined into their consumer"},
   {"schedule", pass_schedule, "per kernel: loop domain, order, reduction strategy, parallel loops"},
   {"contract", pass_contract, "run contractions (conv, matmul) as packed GEMMs; pack constant A at compile time"},
+  {"rows", pass_rows, "windowed reductions (depthwise conv, pooling): output rows innermost, bounds as loop limits"},
   {"memplan", pass_memplan, "liveness and best-fit offsets in one static arena"},
 };
 const int pass_count = (int)(sizeof pass_list / sizeof pass_list[0]);
@@ -77,6 +78,7 @@ void pass_dump(FILE *f, const Plan *p, const char *title) {
     fprintf(f, "]");
     if (k->acc_reg) fprintf(f, ", register accumulator over the inner %d", k->nloops - k->nouter);
     if (k->npar) fprintf(f, ", parallel outer %d", k->npar);
+    if (k->row_gather) fprintf(f, ", row loop i%d (bounds of %%%d as limits)", k->row_var, k->row_gather->id);
     if (k->gemm) {
       const Contraction *c = k->gemm;
       fprintf(f, ", GEMM%s %%%d M=%" PRId64 " N=%" PRId64 " K=%" PRId64 " ldc=%" PRId64 " A=%%%d%s B=%%%d outer %d", c->transposed ? " (C transposed)" : "",

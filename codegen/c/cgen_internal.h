@@ -21,6 +21,7 @@ typedef struct {
   const char *prefix;        /* the API prefix (names the GEMM scratch) */
   const char *kname;         /* the kernel's function name */
   const Node *gemm_result;   /* a contraction already computed into the root's buffer */
+  const Node *nocheck;       /* a GATHER whose bounds the enclosing loop limits already ensure */
   bool *ever_read;           /* per node id: some kernel loads this buffer (decides which constants print) */
   bool *helper_reads;        /* buffers the current GEMM kernel's helpers load */
   Node **by_id;              /* live nodes by id (NULL for dead ids) */

@@ -240,6 +240,7 @@ char *cg_expr(CgCtx *c, Node *n, Ix *const *idx, bool is_root) {
     if (cond && cond->kind == IX_CONST) cond = NULL;
     cond = ix_and(g, cond, bounds(c, src, sidx));
     char *v = cg_expr(c, src, sidx, false);
+    if (n == c->nocheck) return v; /* the row loop's limits keep it in bounds */
     if (!cond) return v;
     return str_fmt(g, "(%s ? %s : %s)", cix(c, cond), v, cg_literal(g, n->fill, n->dtype));
   }
@@ -371,6 +372,63 @@ static void body_scatter(CgCtx *c, Node *n) {
 
 static void body_gemm(CgCtx *c, const char *kname);
 
+/* pass_rows: the last output variable innermost, a row of accumulators, the
+ * window GATHER's bounds solved into that loop's limits. */
+static void body_scatter_rows(CgCtx *c, Node *n) {
+  const Kernel *k = c->k;
+  Graph *g = c->g;
+  Node *src = n->in[0];
+  int v = k->row_var;
+  int64_t e = k->dom[v];
+  Ix *idx[IR_MAX_RANK];
+  vars(c, idx, src->rank);
+  const char *ct = dt_ctype_compute(n->dtype);
+  char *id = cg_literal(g, reduce_identity(n->red, n->dtype), n->dtype);
+  open_loops(c, 0, k->nouter - 1);
+  cg_line(c, "%s row[%" PRId64 "];", ct, e);
+  cg_line(c, "for (int64_t j = 0; j < %" PRId64 "; j++) row[j] = %s;", e, id);
+  open_loops(c, k->nouter, k->nloops);
+  /* the window's bounds: each atom 0 <= a*iv + rest limits iv from below (a > 0) or above (a < 0) */
+  const Node *w = k->row_gather;
+  Ix *atoms[4 * IR_MAX_RANK + 8], *rest_cond = NULL;
+  int na = w->cond ? pass_bound_atoms(g, w->cond, atoms, 2 * IR_MAX_RANK) : 0;
+  JTC_ASSERT(na >= 0);
+  for (int d = 0; d < w->in[0]->rank; d++) {
+    int64_t lo, hi;
+    ix_range(w->idx[d], c->dom, &lo, &hi);
+    if (lo < 0) atoms[na++] = w->idx[d];
+    if (hi >= w->in[0]->dims[d]) atoms[na++] = ix_addc(g, ix_sub(g, ix_const(g, w->in[0]->dims[d]), w->idx[d]), -1);
+  }
+  cg_line(c, "int64_t lo = 0, hi = %" PRId64 ";", e);
+  for (int a = 0; a < na; a++) {
+    Ix *d = atoms[a];
+    int64_t coef = d->affine ? d->coef[v] : 0;
+    if (!coef) {
+      rest_cond = ix_and(g, rest_cond, ix_cmp(g, IX_LE, ix_const(g, 0), d));
+      continue;
+    }
+    char *rest = cix_sum(c, ix_simplify(g, ix_sub(g, d, ix_mulc(g, ix_var(g, v), coef)), c->ndom, c->dom));
+    if (coef > 0) cg_line(c, "lo = jtc_max64(lo, -jtc_floordiv(%s, %" PRId64 "));", rest, coef);
+    else cg_line(c, "hi = jtc_min64(hi, jtc_floordiv(%s, %" PRId64 ") + 1);", rest, -coef);
+  }
+  if (rest_cond) {
+    cg_line(c, "if (!%s) continue;", cix(c, ix_simplify(g, rest_cond, c->ndom, c->dom)));
+  }
+  c->nocheck = w;
+  /* iv's range for simplification is its full extent; the limits keep reads in bounds */
+  char *val = cg_expr(c, src, idx, false);
+  c->nocheck = NULL;
+  JTC_ASSERT(c->pre.len == 0);
+  char *cur = str_fmt(g, "row[i%d]", v);
+  cg_line(c, "for (int64_t i%d = lo; i%d < hi; i%d++) row[i%d] = %s;", v, v, v, v, combine(c, n->red, n->dtype, cur, val));
+  close_loops(c, k->nloops - k->nouter);
+  Ix *oidx[IR_MAX_RANK];
+  for (int j = 0; j < n->rank; j++) oidx[j] = ix_simplify(g, n->idx[j], k->ndom, k->dom);
+  cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) %s[%s] = %s;", v, v, e, v, cg_bufname(c, n),
+          cix_sum(c, linearize(c, n, oidx)), wrap(g, cg_store_conv(n->dtype), cur));
+  close_loops(c, k->nouter - 1);
+}
+
 void cg_kernel_body(CgCtx *c) {
   Node *n = c->k->root;
   c->ndom = c->k->ndom;
@@ -385,7 +443,10 @@ void cg_kernel_body(CgCtx *c) {
   }
   switch (n->kind) {
   case NODE_MAP: case NODE_GATHER: body_elementwise(c, n); break;
-  case NODE_SCATTER: body_scatter(c, n); break;
+  case NODE_SCATTER:
+    if (c->k->row_gather) body_scatter_rows(c, n);
+    else body_scatter(c, n);
+    break;
   case NODE_OPAQUE: ir_fail(c->g, "no C kernel for OPAQUE '%s'", n->opaque_name);
   default: jtc_unreachable();
   }

@@ -1,0 +1,101 @@
+/* rows.c: a schedule for windowed reductions that are not GEMMs (depthwise
+ * convs, pooling). The register schedule reduces each output element over
+ * its window with a bounds check per tap; here the last output variable
+ * moves innermost, under the window loops, accumulating a whole output row:
+ *   for outer: acc[0..E) = id; for window: for v in [lo, hi): acc[v] op= x(v)
+ * where [lo, hi) are the v for which the window's GATHER reads inside its
+ * source, solved from its affine bounds, so the inner loop has no branch
+ * and vectorizes. It applies when skipped taps contribute the reduction's
+ * identity: a GATHER whose fill is that identity (pooling), or a product
+ * with a zero-filled GATHER under add (conv). */
+#include "passes.h"
+
+/* Split a condition into `0 <= d` atoms (LT a b: b - a - 1 >= 0). Returns the count, -1 if it is not a conjunction of those. */
+int pass_bound_atoms(Graph *g, Ix *cond, Ix **atoms, int max) {
+  if (!cond) return 0;
+  if (cond->kind == IX_AND) {
+    int n = pass_bound_atoms(g, cond->a, atoms, max);
+    if (n < 0) return -1;
+    int m = pass_bound_atoms(g, cond->b, atoms + n, max - n);
+    return m < 0 ? -1 : n + m;
+  }
+  if (max < 1) return -1;
+  if (cond->kind == IX_LE) { atoms[0] = ix_sub(g, cond->b, cond->a); return 1; }
+  if (cond->kind == IX_LT) { atoms[0] = ix_addc(g, ix_sub(g, cond->b, cond->a), -1); return 1; }
+  return -1;
+}
+
+/* The GATHER's bounds over the domain: affine in v wherever v appears? */
+static bool solvable(Graph *g, const Node *gather, int v, int ndom) {
+  Ix *ids[IR_MAX_RANK], *atoms[4 * IR_MAX_RANK + 8];
+  for (int k = 0; k < ndom; k++) ids[k] = ix_var(g, k);
+  (void)ids;
+  for (int d = 0; d < gather->in[0]->rank; d++)
+    if (ix_uses_var(gather->idx[d], v) && !gather->idx[d]->affine) return false;
+  int n = gather->cond ? pass_bound_atoms(g, gather->cond, atoms, (int)(sizeof atoms / sizeof atoms[0])) : 0;
+  if (n < 0) return false;
+  for (int j = 0; j < n; j++)
+    if (ix_uses_var(atoms[j], v) && !atoms[j]->affine) return false;
+  return true;
+}
+
+static bool is_window(const Node *x) {
+  return x->kind == NODE_GATHER && !(x->flags & NF_MATERIALIZE) && x->nin == 1 && pass_is_buffer(x->in[0]);
+}
+
+static bool same_scalar(Scalar a, Scalar b, Dtype t) {
+  return dt_is_float(t) ? a.f == b.f : a.i == b.i;
+}
+
+/* Is n a window reduction the row schedule can run? Sets *var (the last output
+ * dim's variable) and *window (the GATHER whose bounds become loop limits). */
+bool pass_row_window(Graph *g, const Node *n, const int64_t *dom, int ndom, int *var, Node **window) {
+  if (n->kind != NODE_SCATTER || n->cond || n->rank < 1 || !pass_scatter_is_projection(n)) return false;
+  const Ix *last = n->idx[n->rank - 1];
+  if (last->kind != IX_VAR) return false;
+  int v = (int)last->val;
+  if (dom[v] < 8 || dom[v] > 4096) return false;
+  Node *src = n->in[0], *win = NULL;
+  if (is_window(src) && same_scalar(src->fill, reduce_identity(n->red, n->dtype), n->dtype)) win = src;
+  else if (!pass_is_buffer(src) && src->kind == NODE_MAP && src->op == MAP_MUL && n->red == RED_ADD) {
+    for (int o = 0; o < 2 && !win; o++) {
+      Node *a = src->in[o], *b = src->in[1 - o];
+      if (!is_window(a) || a->fill.f != 0 || a->fill.i != 0) continue;
+      /* the other factor must read in bounds with no condition */
+      if (b->kind == NODE_GATHER && (b->cond || b->flags & NF_MATERIALIZE)) continue;
+      if (b->kind == NODE_GATHER) {
+        bool ok = b->nin == 1 && pass_is_buffer(b->in[0]);
+        for (int d = 0; ok && d < b->in[0]->rank; d++) {
+          int64_t lo, hi;
+          ix_range(b->idx[d], dom, &lo, &hi);
+          ok = lo >= 0 && hi < b->in[0]->dims[d];
+        }
+        if (!ok) continue;
+      } else if (!pass_is_buffer(b)) {
+        continue;
+      }
+      win = a;
+    }
+  }
+  if (!win || !solvable(g, win, v, ndom)) return false;
+  *var = v;
+  *window = win;
+  return true;
+}
+
+void pass_rows(Plan *p) {
+  Graph *g = p->g;
+  for (int j = 0; j < p->nkernels; j++) {
+    Kernel *k = &p->kernels[j];
+    k->row_var = -1;
+    k->row_gather = NULL;
+    Node *n = k->root;
+    if (n->kind != NODE_SCATTER || !k->acc_reg || k->gemm || k->nouter < 1 || k->nloops <= k->nouter) continue;
+    int v;
+    Node *win;
+    if (!pass_row_window(g, n, k->dom, k->ndom, &v, &win) || k->order[k->nouter - 1] != v) continue;
+    k->row_var = v;
+    k->row_gather = win;
+    if (k->npar > k->nouter - 1) k->npar = k->nouter - 1;
+  }
+}
