@@ -166,6 +166,30 @@ static void test_epilogue_fusion(void **s) {
   ir_graph_free(g);
 }
 
+/* depthwise conv: not a GEMM; the row schedule takes it, with the padding as loop limits */
+static void test_depthwise_rows(void **s) {
+  (void)s;
+  Graph *g = ir_graph_new();
+  int64_t dx[4] = {1, 4, 12, 12}, dw[4] = {4, 1, 3, 3};
+  Node *x = ir_input(g, "x", DT_F32, 4, dx);
+  float w[36];
+  for (int i = 0; i < 36; i++) w[i] = (float)(i % 5) - 2.0f;
+  WindowParams wp = {.nsp = 2, .kernel = {3, 3}, .stride = {1, 1}, .dilation = {1, 1},
+                     .pad_begin = {1, 1}, .pad_end = {1, 1}, .group = 4};
+  Node *y = ir_conv(g, x, ir_const(g, DT_F32, 4, dw, w), NULL, &wp);
+  ir_mark_output(g, y, "out");
+  Plan *p;
+  check_same_result(g, &p);
+  bool rows = false, gemm = false;
+  for (int j = 0; j < p->nkernels; j++) {
+    rows |= p->kernels[j].row_gather != NULL;
+    gemm |= p->kernels[j].gemm != NULL;
+  }
+  assert_true(rows);
+  assert_false(gemm);
+  ir_graph_free(g);
+}
+
 static void test_memplan_no_overlap(void **s) {
   (void)s;
   Graph *g = ir_graph_new();
@@ -221,6 +245,7 @@ int main(void) {
     cmocka_unit_test(test_dce_and_fusion),
     cmocka_unit_test(test_matmul_schedule_is_register_reduction),
     cmocka_unit_test(test_epilogue_fusion),
+    cmocka_unit_test(test_depthwise_rows),
     cmocka_unit_test(test_memplan_no_overlap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
