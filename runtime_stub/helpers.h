@@ -35,6 +35,32 @@ JTC_HELPER int64_t jtc_ipow(int64_t a, int64_t b) {
     if (b & 1) r *= x;
   return (int64_t)r;
 }
+/* e^x in float32 without libm, written so gcc vectorizes loops over it (AVX-512):
+ * Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, with n rounded by the
+ * 1.5*2^23 trick (floorf would block vectorization); Cephes' degree-6
+ * polynomial for e^r (about 1 ulp); 2^n from exponent bits, in two factors as
+ * n reaches 128. Below -87.33 (results < 1.2e-38, subnormal) it returns 0; NaN
+ * propagates; above 88.72 it returns +inf. */
+JTC_HELPER float jtc_expf(float x) {
+  float xc = x < -87.33f ? -87.33f : x;
+  xc = xc > 88.72f ? 88.72f : xc;
+  float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
+  float z = r * r;
+  float y = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
+             1.6666665459e-1f) * r + 5.0000001201e-1f;
+  y = y * z + r + 1.0f;
+  int32_t ni = (int32_t)n, n1 = ni >> 1;
+  union { int32_t i; float f; } s1, s2;
+  s1.i = (n1 + 127) << 23;
+  s2.i = (ni - n1 + 127) << 23;
+  y = y * s1.f * s2.f;
+  y = x > 88.72f ? INFINITY : y;
+  y = x < -87.33f ? 0.0f : y;
+  return x != x ? x : y;
+}
+JTC_HELPER double jtc_exp(double x) { return exp(x); }
+
 /* max/min that return NaN when either operand is NaN, as numpy.maximum does (fmax does not) */
 JTC_HELPER float jtc_fmaxf(float a, float b) { return (a != a || a > b) ? a : b; }
 JTC_HELPER float jtc_fminf(float a, float b) { return (a != a || a < b) ? a : b; }
