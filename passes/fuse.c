@@ -57,6 +57,21 @@ static bool materialize_first_reduction(Node *n) {
   return false;
 }
 
+/* Walk the inlined cone of a kernel root; a fused SCATTER reached through a GATHER gets its
+ * epilogue MAP (parent, same shape) materialized, or itself if there is none. */
+static void cut_reductions_under_gathers(Node *n, Node *parent, bool via_gather, bool root) {
+  if (!root && (n->flags & NF_MATERIALIZE)) return;
+  if (n->kind == NODE_LEAF) return;
+  if (!root && n->kind == NODE_SCATTER) {
+    if (via_gather) {
+      if (parent && parent->kind == NODE_MAP && ir_same_shape(parent, n)) parent->flags |= NF_MATERIALIZE;
+      else n->flags |= NF_MATERIALIZE;
+    }
+    return;
+  }
+  for (int k = 0; k < n->nin; k++) cut_reductions_under_gathers(n->in[k], n, via_gather || n->kind == NODE_GATHER, false);
+}
+
 static int count_fused_reductions(const Node *n, bool root) {
   if (!root && (n->flags & NF_MATERIALIZE)) return 0;
   if (n->kind == NODE_LEAF) return 0;
@@ -104,6 +119,13 @@ void pass_fuse(Plan *p) {
       if (c && c->kind == NODE_MAP && ir_same_shape(c, n) && !rows) m = false;
     }
     if (m) n->flags |= NF_MATERIALIZE;
+  }
+  /* a fused reduction is read element for element: one seen through a GATHER (a transpose
+   * or slice of its epilogue) ends its epilogue's kernel there, so it can still run as a GEMM */
+  for (int i = 0; i < p->nnodes; i++) {
+    Node *n = p->nodes[i];
+    if (n->kind == NODE_MAP || n->kind == NODE_GATHER)
+      if (n->flags & NF_MATERIALIZE) cut_reductions_under_gathers(n, NULL, false, true);
   }
   /* one fused reduction per kernel (a residual add of two convs runs the second as its own
    * kernel, so each contraction can get the GEMM schedule) */
