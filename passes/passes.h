@@ -89,6 +89,8 @@ void pass_schedule(Plan *p);
 void pass_contract(Plan *p);
 void pass_rows(Plan *p);
 bool pass_row_window(Graph *g, const Node *n, const int64_t *dom, int ndom, int *var, Node **window);
+/* Can gather's bounds be solved into limits on variable v (affine wherever v appears)? */
+bool pass_window_solvable(Graph *g, const Node *gather, int v, int ndom);
 bool pass_is_gemm(Plan *p, Node *scatter); /* would pass_contract run this reduction as a GEMM? */
 /* The atoms of a bounds condition: each `0 <= d` (d an Ix), for the row loop's limits. */
 int pass_bound_atoms(Graph *g, Ix *cond, Ix **atoms, int max);

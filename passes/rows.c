@@ -26,7 +26,7 @@ int pass_bound_atoms(Graph *g, Ix *cond, Ix **atoms, int max) {
 }
 
 /* The GATHER's bounds over the domain: affine in v wherever v appears? */
-static bool solvable(Graph *g, const Node *gather, int v, int ndom) {
+bool pass_window_solvable(Graph *g, const Node *gather, int v, int ndom) {
   Ix *ids[IR_MAX_RANK], *atoms[4 * IR_MAX_RANK + 8];
   for (int k = 0; k < ndom; k++) ids[k] = ix_var(g, k);
   (void)ids;
@@ -77,7 +77,7 @@ bool pass_row_window(Graph *g, const Node *n, const int64_t *dom, int ndom, int 
       win = a;
     }
   }
-  if (!win || !solvable(g, win, v, ndom)) return false;
+  if (!win || !pass_window_solvable(g, win, v, ndom)) return false;
   *var = v;
   *window = win;
   return true;

@@ -372,6 +372,35 @@ static void body_scatter(CgCtx *c, Node *n) {
 
 static void body_gemm(CgCtx *c, const char *kname);
 
+/* For window GATHER w read over the current domain: print `lo = max(lo, ..)` and
+ * `hi = min(hi, ..)` so that variable v in [lo, hi) keeps w's reads in bounds
+ * (each atom 0 <= a*iv + rest limits iv from below when a > 0, above when a < 0).
+ * Returns the part of the condition that does not involve v (NULL: none). */
+static Ix *emit_limits(CgCtx *c, const Node *w, int v, const char *lo, const char *hi) {
+  Graph *g = c->g;
+  Ix *atoms[4 * IR_MAX_RANK + 8], *rest_cond = NULL;
+  int na = w->cond ? pass_bound_atoms(g, w->cond, atoms, 2 * IR_MAX_RANK) : 0;
+  JTC_ASSERT(na >= 0);
+  for (int d = 0; d < w->in[0]->rank; d++) {
+    int64_t l, h;
+    ix_range(w->idx[d], c->dom, &l, &h);
+    if (l < 0) atoms[na++] = w->idx[d];
+    if (h >= w->in[0]->dims[d]) atoms[na++] = ix_addc(g, ix_sub(g, ix_const(g, w->in[0]->dims[d]), w->idx[d]), -1);
+  }
+  for (int a = 0; a < na; a++) {
+    Ix *d = atoms[a];
+    int64_t coef = d->affine ? d->coef[v] : 0;
+    if (!coef) {
+      rest_cond = ix_and(g, rest_cond, ix_cmp(g, IX_LE, ix_const(g, 0), d));
+      continue;
+    }
+    char *rest = cix_sum(c, ix_simplify(g, ix_sub(g, d, ix_mulc(g, ix_var(g, v), coef)), c->ndom, c->dom));
+    if (coef > 0) cg_line(c, "%s = jtc_max64(%s, -jtc_floordiv(%s, %" PRId64 "));", lo, lo, rest, coef);
+    else cg_line(c, "%s = jtc_min64(%s, jtc_floordiv(%s, %" PRId64 ") + 1);", hi, hi, rest, -coef);
+  }
+  return rest_cond;
+}
+
 /* pass_rows: the last output variable innermost, a row of accumulators, the
  * window GATHER's bounds solved into that loop's limits. */
 static void body_scatter_rows(CgCtx *c, Node *n) {
@@ -388,32 +417,10 @@ static void body_scatter_rows(CgCtx *c, Node *n) {
   cg_line(c, "%s row[%" PRId64 "];", ct, e);
   cg_line(c, "for (int64_t j = 0; j < %" PRId64 "; j++) row[j] = %s;", e, id);
   open_loops(c, k->nouter, k->nloops);
-  /* the window's bounds: each atom 0 <= a*iv + rest limits iv from below (a > 0) or above (a < 0) */
-  const Node *w = k->row_gather;
-  Ix *atoms[4 * IR_MAX_RANK + 8], *rest_cond = NULL;
-  int na = w->cond ? pass_bound_atoms(g, w->cond, atoms, 2 * IR_MAX_RANK) : 0;
-  JTC_ASSERT(na >= 0);
-  for (int d = 0; d < w->in[0]->rank; d++) {
-    int64_t lo, hi;
-    ix_range(w->idx[d], c->dom, &lo, &hi);
-    if (lo < 0) atoms[na++] = w->idx[d];
-    if (hi >= w->in[0]->dims[d]) atoms[na++] = ix_addc(g, ix_sub(g, ix_const(g, w->in[0]->dims[d]), w->idx[d]), -1);
-  }
   cg_line(c, "int64_t lo = 0, hi = %" PRId64 ";", e);
-  for (int a = 0; a < na; a++) {
-    Ix *d = atoms[a];
-    int64_t coef = d->affine ? d->coef[v] : 0;
-    if (!coef) {
-      rest_cond = ix_and(g, rest_cond, ix_cmp(g, IX_LE, ix_const(g, 0), d));
-      continue;
-    }
-    char *rest = cix_sum(c, ix_simplify(g, ix_sub(g, d, ix_mulc(g, ix_var(g, v), coef)), c->ndom, c->dom));
-    if (coef > 0) cg_line(c, "lo = jtc_max64(lo, -jtc_floordiv(%s, %" PRId64 "));", rest, coef);
-    else cg_line(c, "hi = jtc_min64(hi, jtc_floordiv(%s, %" PRId64 ") + 1);", rest, -coef);
-  }
-  if (rest_cond) {
-    cg_line(c, "if (!%s) continue;", cix(c, ix_simplify(g, rest_cond, c->ndom, c->dom)));
-  }
+  Ix *rest_cond = emit_limits(c, k->row_gather, v, "lo", "hi");
+  if (rest_cond) cg_line(c, "if (!%s) continue;", cix(c, ix_simplify(g, rest_cond, c->ndom, c->dom)));
+  const Node *w = k->row_gather;
   c->nocheck = w;
   /* iv's range for simplification is its full extent; the limits keep reads in bounds */
   char *val = cg_expr(c, src, idx, false);
@@ -492,6 +499,52 @@ static void ids_of(CgCtx *c, Ix **ids, int n) {
   for (int v = 0; v < n; v++) ids[v] = ix_var(c->g, v);
 }
 
+/* The strip as runs along the last column variable: within a run the other variables are
+ * fixed, so B's bounds solve into limits and the run is zeros, a branch-free copy
+ * (contiguous for stride-1 convs and row-major matrices), zeros. False if B's reads
+ * are not affine in that variable. */
+static bool segment_provider(CgCtx *c, const Contraction *gm, const bool *used, Ix **ids) {
+  Graph *g = c->g;
+  const Node *dom = gm->scatter->in[0], *b = gm->bop;
+  if (gm->nn < 1) return false;
+  int v = gm->nvars[gm->nn - 1];
+  int64_t e = dom->dims[v];
+  bool window = b->kind == NODE_GATHER && !(b->flags & NF_MATERIALIZE) && b->nin == 1 && pass_is_buffer(b->in[0]);
+  if (e < 2 || !(pass_is_buffer(b) || (window && pass_window_solvable(g, b, v, dom->rank)))) return false;
+  cg_line(c, "const int64_t jn = nc - s * JTC_GEMM_NR < JTC_GEMM_NR ? nc - s * JTC_GEMM_NR : JTC_GEMM_NR;");
+  cg_line(c, "int64_t n = n0 + s * JTC_GEMM_NR, j = 0;");
+  cg_line(c, "while (j < jn) {");
+  c->indent++;
+  cg_line(c, "const int64_t b = n %% %" PRId64 ";", e);
+  int64_t after = e;
+  for (int j = gm->nn - 2; j >= 0; j--) {
+    int w = gm->nvars[j];
+    int64_t ew = dom->dims[w];
+    if (used[w] && ew > 1) cg_line(c, "const int64_t i%d = n / %" PRId64 " %% %" PRId64 ";", w, after, ew);
+    after *= ew;
+  }
+  cg_line(c, "const int64_t seg = %" PRId64 " - b < jn - j ? %" PRId64 " - b : jn - j;", e, e);
+  cg_line(c, "int64_t lo = b, hi = b + seg;");
+  if (window) {
+    Ix *rest = emit_limits(c, b, v, "lo", "hi");
+    if (rest) cg_line(c, "if (!%s) hi = lo;", cix(c, ix_simplify(g, rest, c->ndom, c->dom)));
+    cg_line(c, "if (lo > b + seg) lo = b + seg;");
+    cg_line(c, "if (hi < lo) hi = lo;");
+    cg_line(c, "for (int64_t t = b; t < lo; t++) dst[j + t - b] = 0.0f;");
+  }
+  c->nocheck = window ? b : NULL;
+  char *val = cg_expr(c, (Node *)b, ids, false);
+  c->nocheck = NULL;
+  cg_line(c, "for (int64_t i%d = lo; i%d < hi; i%d++) dst[j + i%d - b] = %s;", v, v, v, v, val);
+  if (window) cg_line(c, "for (int64_t t = hi; t < b + seg; t++) dst[j + t - b] = 0.0f;");
+  cg_line(c, "j += seg;");
+  cg_line(c, "n += seg;");
+  c->indent--;
+  cg_line(c, "}");
+  cg_line(c, "for (int64_t jj = jn; jj < JTC_GEMM_NR; jj++) dst[jj] = 0.0f;");
+  return true;
+}
+
 /* B provider: panel[s*kc*NR + k*NR + j] = B(k0+k, n0+s*NR+j), zero past nc. */
 static void provider_body(CgCtx *c, const Contraction *gm, const bool *used) {
   const Node *dom = gm->scatter->in[0];
@@ -505,6 +558,13 @@ static void provider_body(CgCtx *c, const Contraction *gm, const bool *used) {
   cg_line(c, "(void)k;");
   print_delinearize(c, dom, gm->kvars, gm->nk, "k", used);
   cg_line(c, "float *restrict dst = panel + (s * kc + kk) * JTC_GEMM_NR;");
+  if (segment_provider(c, gm, used, ids)) {
+    c->indent--;
+    cg_line(c, "}");
+    c->indent--;
+    cg_line(c, "}");
+    return;
+  }
   /* the column's variables: delinearized once per strip, then stepped like an odometer
    * (from the outermost one B reads; carries past it are not needed) */
   int first = gm->nn;
