@@ -27,6 +27,7 @@ static const char usage[] =
   "  --embed-weights      always embed weights in the source\n"
   "  --embed-limit=BYTES  largest total constant size embedded (default 1048576)\n"
   "  --dump-ir[=after:PASS|all]  print the meta-op graph (after PASS, default the last)\n"
+  "  --naive              plain loop nests: no epilogue fusion, GEMMs or row loops (a reference build)\n"
   "  -q                   no summary line on stderr\n"
   "  --list-ops           print the supported ONNX operators and exit\n"
   "  --version, --help\n"
@@ -107,7 +108,7 @@ int main(int argc, char **argv) {
   OnnxShapeOverride shapes[MAX_SHAPES];
   OnnxBind binds[MAX_SHAPES], seqs[MAX_SHAPES];
   int nshapes = 0, nbinds = 0, nseqs = 0;
-  bool quiet = false;
+  bool quiet = false, naive = false;
   WeightsMode wmode = WEIGHTS_AUTO;
   const char *weights = NULL;
   if (argc == 3 && !strcmp(argv[1], "inspect")) return jtpy_inspect(argv[2], stdout) ? 1 : 0;
@@ -164,6 +165,7 @@ int main(int argc, char **argv) {
       if (!ok) usage_error("unknown pass in --dump-ir=%s", a + 10);
     }
     else if (!strcmp(a, "-q")) quiet = true;
+    else if (!strcmp(a, "--naive")) naive = true;
     else if (a[0] == '-' && a[1]) usage_error("unknown option '%s'", a);
     else if (model) usage_error("more than one model given ('%s')", a);
     else model = a;
@@ -199,7 +201,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < nseqs; k++) free((char *)seqs[k].name);
     return 1;
   }
-  Plan *p = pass_run_all(g, dump, stdout);
+  Plan *p = naive ? pass_run_naive(g, dump, stdout) : pass_run_all(g, dump, stdout);
   if (!p) {
     fprintf(stderr, "%s\n", g->errmsg);
     ir_graph_free(g);

@@ -116,7 +116,7 @@ void pass_fuse(Plan *p) {
       Node *win;
       /* fused as the consumer's epilogue, unless it is a window reduction the row schedule runs better alone */
       bool rows = !pass_is_gemm(p, n) && pass_row_window(p->g, n, n->in[0]->dims, n->in[0]->rank, &v, &win);
-      if (c && c->kind == NODE_MAP && ir_same_shape(c, n) && !rows) m = false;
+      if (c && c->kind == NODE_MAP && ir_same_shape(c, n) && !rows && !p->naive) m = false;
     }
     if (m) n->flags |= NF_MATERIALIZE;
   }

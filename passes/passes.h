@@ -58,6 +58,7 @@ typedef struct {
   int64_t gemm_scratch_floats; /* per thread: a bound on the largest packed B block, any ISA */
   int64_t gemm_apack_floats;   /* the largest A packed at run time (shared, before the GEMM) */
   int64_t gemm_ct_floats;      /* the largest transposed result (after the A region) */
+  bool naive;                  /* --naive: no epilogue fusion, GEMMs or row loops (the reference schedule) */
 } Plan;
 
 typedef struct {
@@ -72,6 +73,8 @@ extern const int pass_count;
 /* Run the pipeline; dump_after names a pass whose result is printed to dump (or NULL;
  * "all" dumps after every pass). Returns NULL with g->errmsg set on failure. */
 Plan *pass_run_all(Graph *g, const char *dump_after, FILE *dump);
+/* The same with the optimizing schedules off (tests compare both). */
+Plan *pass_run_naive(Graph *g, const char *dump_after, FILE *dump);
 void pass_dump(FILE *f, const Plan *p, const char *title);
 /* Verify the graph's invariants (kinds, arity, shapes, map ranks); internal error on failure. */
 void pass_verify(const Plan *p, const char *after);

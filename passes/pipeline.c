@@ -93,13 +93,19 @@ void pass_dump(FILE *f, const Plan *p, const char *title) {
   }
 }
 
-Plan *pass_run_all(Graph *g, const char *dump_after, FILE *dump) {
+static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive);
+
+Plan *pass_run_all(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, false); }
+Plan *pass_run_naive(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, true); }
+
+static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive) {
   jmp_buf jb;
   jmp_buf *saved = g->on_error;
   g->on_error = &jb;
   g->context = NULL;
   Plan *p = ir_alloc(g, sizeof *p);
   p->g = g;
+  p->naive = naive;
   if (setjmp(jb)) {
     g->on_error = saved;
     return NULL;

@@ -89,6 +89,7 @@ void pass_rows(Plan *p) {
     Kernel *k = &p->kernels[j];
     k->row_var = -1;
     k->row_gather = NULL;
+    if (p->naive) continue;
     Node *n = k->root;
     if (n->kind != NODE_SCATTER || !k->acc_reg || k->gemm || k->nouter < 1 || k->nloops <= k->nouter) continue;
     int v;

@@ -86,6 +86,9 @@ if ! "$PYTHON" -c 'import torch, torchvision, onnx' 2>/dev/null; then
   count 0 0 1
 elif "$PYTHON" tests/models/make_models.py "$B/models"; then
   suite models --root "$B/models"
+  # the reference schedule (--naive: plain loop nests) must agree with the same references,
+  # so every optimization is checked against its unoptimized form
+  JTC_FLAGS=--naive suite models-naive "$B/models/mnist_cnn" "$B/models/squeezenet1_1" samples/mlp samples/lenet
 else
   echo "FAIL models: make_models.py failed"
   count 0 1 0
