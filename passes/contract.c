@@ -17,6 +17,7 @@
  * the other operand and the GEMM has one column. When B is constant and A is
  * not (x @ W with few rows), C^T = B^T A^T is computed instead, so the weights
  * are packed once at compile time, and stored back transposed. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,6 +237,68 @@ bool pass_is_gemm(Plan *p, Node *scatter) {
   return classify(p, scatter, &c);
 }
 
+/* A single-element constant, read directly or broadcast by a GATHER: its value. */
+static bool scalar_const(const Node *x, double *v) {
+  if (x->kind == NODE_GATHER && x->nin == 1 && !(x->flags & NF_MATERIALIZE)) x = x->in[0];
+  if (x->kind != NODE_LEAF || x->leaf != LEAF_CONST || x->numel != 1 || x->dtype != DT_F32) return false;
+  *v = dt_load(x->data, DT_F32, 0).f;
+  return true;
+}
+
+/* A 1-D float constant read at the root variable whose scatter variable is `var`. */
+static bool bias_for(const Node *x, const Node *s, int var, int64_t len) {
+  if (x->kind != NODE_GATHER || x->nin != 1 || (x->flags & NF_MATERIALIZE) || x->cond) return false;
+  const Node *b = x->in[0];
+  if (b->kind != NODE_LEAF || b->leaf != LEAF_CONST || b->dtype != DT_F32 || b->rank != 1 || b->dims[0] != len) return false;
+  const Ix *e = x->idx[0];
+  return e->kind == IX_VAR && s->idx[e->val]->kind == IX_VAR && s->idx[e->val]->val == var;
+}
+
+static bool add_term(Contraction *c, Node *t, const Node *root, bool *seen_s) {
+  if (t == c->scatter && !*seen_s) return *seen_s = true;
+  if (t->kind == NODE_MAP && t->op == MAP_ADD && !(t->flags & NF_MATERIALIZE))
+    return add_term(c, t->in[0], root, seen_s) && add_term(c, t->in[1], root, seen_s);
+  if (!c->bias_row && c->nm == 1 && bias_for(t, c->scatter, c->mvars[0], c->M)) return c->bias_row = t, true;
+  if (!c->bias_col && c->nn == 1 && bias_for(t, c->scatter, c->nvars[0], c->N)) return c->bias_col = t, true;
+  if (!c->residual && pass_is_buffer(t) && t->kind != NODE_LEAF && t->dtype == DT_F32 && ir_same_shape(t, root))
+    return c->residual = t, true;
+  if (!c->residual && t->kind == NODE_LEAF && t->leaf == LEAF_INPUT && t->dtype == DT_F32 && ir_same_shape(t, root))
+    return c->residual = t, true;
+  return false;
+}
+
+/* Is the epilogue root clamp(S + bias_row + bias_col + residual)? Fills c->bias_*, residual, clamp. */
+static bool match_epilogue(Contraction *c, Node *root) {
+  if (c->transposed || root->dtype != DT_F32) return false;
+  Node *e = root;
+  double lo = -INFINITY, hi = INFINITY, v;
+  bool clamp = false;
+  for (;;) {
+    if (e != root && (e->flags & NF_MATERIALIZE)) return false;
+    if (e->kind == NODE_MAP && (e->op == MAP_MAX || e->op == MAP_MIN)) {
+      int k = scalar_const(e->in[1], &v) ? 1 : scalar_const(e->in[0], &v) ? 0 : -1;
+      if (k < 0) break;
+      if (e->op == MAP_MAX) lo = v > lo ? v : lo;
+      else hi = v < hi ? v : hi;
+      clamp = true;
+      e = e->in[1 - k];
+      continue;
+    }
+    break;
+  }
+  if (lo > hi) return false;
+  bool seen = false;
+  c->bias_row = c->bias_col = c->residual = NULL;
+  if (!add_term(c, e, root, &seen) || !seen) {
+    c->bias_row = c->bias_col = c->residual = NULL;
+    return false;
+  }
+  c->clamp = clamp;
+  c->lo = lo;
+  c->hi = hi;
+  return true;
+}
+
 /* A bound on one thread's packed-B block for every ISA (NR <= 32, NC <= 512, KC = 256). */
 static int64_t slice_bound(int64_t N, int64_t K) {
   int64_t kc = K < 256 ? K : 256, nr = (N + 31) / 32 * 32, nc = nr < 512 ? nr : 512;
@@ -272,6 +335,7 @@ void pass_contract(Plan *p) {
       if (!c.apacked) transpose_roles(&c);
     }
     if (c.transposed && c.M * c.N > p->gemm_ct_floats) p->gemm_ct_floats = c.M * c.N;
+    if (s != k->root) c.epi = match_epilogue(&c, k->root);
     if (!c.apacked) {
       int64_t af = jtc_gemm_packed_a_floats(c.M, c.K);
       if (af > a_runtime) a_runtime = af;

@@ -27,6 +27,12 @@ typedef struct {
   int64_t ostride[IR_MAX_RANK]; /* per domain var: its stride in the output (outer vars) */
   Node *apacked;              /* A packed at compile time (12-row panels), or NULL: packed per run */
   bool transposed;            /* C^T computed into scratch (constant B, few rows), then stored transposed */
+  /* The epilogue folded into the GEMM's stores (jtc_gemm_epi), when the root is
+   * clamp(S + bias_row[m] + bias_col[n] + residual): no second pass. */
+  bool epi;
+  Node *bias_row, *bias_col, *residual;
+  bool clamp;
+  double lo, hi;
 } Contraction;
 
 /* A kernel computes one materialized node (root) with its inlined producers. */

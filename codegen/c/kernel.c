@@ -717,8 +717,31 @@ static void body_gemm(CgCtx *c, const char *kname) {
   int64_t ct = c->p->gemm_apack_floats, boff = ct + c->p->gemm_ct_floats;
   char *bs = cix_sum(c, base);
   const char *cdst = gm->transposed ? str_fmt(g, "%s + %" PRId64, scratch, ct) : str_fmt(g, "%s + %s", cg_bufname(c, root), bs);
-  cg_line(c, "jtc_gemm(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %s_pack_b, &ctx, %s, %" PRId64 ", 0, NULL, %s + %" PRId64 ",",
-          gm->M, gm->N, gm->K, a, kname, cdst, gm->ldc, scratch, boff);
+  const char *epi = "NULL";
+  if (gm->epi) {
+    Str e;
+    str_init(&e, g);
+    if (gm->bias_row) {
+      str_cat(&e, ".bias_row = %s, ", cg_bufname(c, gm->bias_row->in[0]));
+      c->read[gm->bias_row->in[0]->id] = true;
+    }
+    if (gm->bias_col) {
+      str_cat(&e, ".bias_col = %s, ", cg_bufname(c, gm->bias_col->in[0]));
+      c->read[gm->bias_col->in[0]->id] = true;
+    }
+    if (gm->residual) {
+      str_cat(&e, ".residual = %s + %s, .ldr = %" PRId64 ", ", cg_bufname(c, gm->residual), bs, gm->ldc);
+      c->read[gm->residual->id] = true;
+    }
+    if (gm->clamp)
+      str_cat(&e, ".clamp = 1, .lo = %s, .hi = %s, ", isinf(gm->lo) ? "-INFINITY" : cg_literal(g, sc_f(gm->lo), DT_F32),
+              isinf(gm->hi) ? "INFINITY" : cg_literal(g, sc_f(gm->hi), DT_F32));
+    if (e.len >= 2) e.s[e.len - 2] = 0;
+    cg_line(c, "const jtc_gemm_epi epi = {%s}; /* the root's epilogue, in the GEMM's stores */", e.s);
+    epi = "&epi";
+  }
+  cg_line(c, "jtc_gemm(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %s_pack_b, &ctx, %s, %" PRId64 ", 0, %s, %s + %" PRId64 ",",
+          gm->M, gm->N, gm->K, a, kname, cdst, gm->ldc, epi, scratch, boff);
   cg_line(c, "         sizeof %s - %" PRId64 " * sizeof(float));", scratch, boff);
   if (gm->transposed) {
     /* C^T (M x N) back into the output, whose rows are its columns */
@@ -730,7 +753,7 @@ static void body_gemm(CgCtx *c, const char *kname) {
     c->indent--;
     cg_line(c, "}");
   }
-  if (root == gm->scatter) return;
+  if (root == gm->scatter || gm->epi) return;
   /* epilogue: the root's element-wise expression, reading the contraction from the root's buffer */
   c->gemm_result = gm->scatter;
   c->ndom = c->k->ndom;
