@@ -49,6 +49,7 @@ typedef struct {
   Node **fused;
   Contraction *gemm;          /* set by pass_contract: the reduction runs as a packed GEMM */
   int row_var;                /* pass_rows: this output variable runs innermost, accumulated in a row */
+  int row_var2;               /* ... and this one just outside it (a plane of accumulators), or -1 */
   Node *row_gather;           /* ... and this GATHER's bounds become that loop's limits; else NULL */
 } Kernel;
 

@@ -83,11 +83,28 @@ bool pass_row_window(Graph *g, const Node *n, const int64_t *dom, int ndom, int 
   return true;
 }
 
+/* The output variable before v, if the window's bounds on it solve separately from v's
+ * and the plane of both fits a small buffer: the planes of a depthwise conv. */
+static int plane_var(Graph *g, const Kernel *k, const Node *n, const Node *win, int v) {
+  if (k->nouter < 2 || n->rank < 2) return -1;
+  int u = k->order[k->nouter - 2];
+  const Ix *e = n->idx[n->rank - 2];
+  if (e->kind != IX_VAR || e->val != u || k->dom[u] * k->dom[v] > 8192) return -1;
+  if (!pass_window_solvable(g, win, u, k->ndom)) return -1;
+  Ix *atoms[4 * IR_MAX_RANK + 8];
+  int na = win->cond ? pass_bound_atoms(g, win->cond, atoms, 2 * IR_MAX_RANK) : 0;
+  if (na < 0) return -1;
+  for (int d = 0; d < win->in[0]->rank; d++) atoms[na++] = win->idx[d];
+  for (int a = 0; a < na; a++)
+    if (ix_uses_var(atoms[a], u) && ix_uses_var(atoms[a], v)) return -1;
+  return u;
+}
+
 void pass_rows(Plan *p) {
   Graph *g = p->g;
   for (int j = 0; j < p->nkernels; j++) {
     Kernel *k = &p->kernels[j];
-    k->row_var = -1;
+    k->row_var = k->row_var2 = -1;
     k->row_gather = NULL;
     if (p->naive) continue;
     Node *n = k->root;
@@ -97,6 +114,8 @@ void pass_rows(Plan *p) {
     if (!pass_row_window(g, n, k->dom, k->ndom, &v, &win) || k->order[k->nouter - 1] != v) continue;
     k->row_var = v;
     k->row_gather = win;
-    if (k->npar > k->nouter - 1) k->npar = k->nouter - 1;
+    k->row_var2 = plane_var(g, k, n, win, v);
+    int inner = k->row_var2 >= 0 ? 2 : 1;
+    if (k->npar > k->nouter - inner) k->npar = k->nouter - inner;
   }
 }

@@ -376,7 +376,16 @@ static void body_gemm(CgCtx *c, const char *kname);
  * `hi = min(hi, ..)` so that variable v in [lo, hi) keeps w's reads in bounds
  * (each atom 0 <= a*iv + rest limits iv from below when a > 0, above when a < 0).
  * Returns the part of the condition that does not involve v (NULL: none). */
+static Ix *emit_limits2(CgCtx *c, const Node *w, int v, const char *lo, const char *hi, int v2, const char *lo2,
+                       const char *hi2);
+
 static Ix *emit_limits(CgCtx *c, const Node *w, int v, const char *lo, const char *hi) {
+  return emit_limits2(c, w, v, lo, hi, -1, NULL, NULL);
+}
+
+/* The same for two variables whose limits are independent (v2 < 0: one). */
+static Ix *emit_limits2(CgCtx *c, const Node *w, int v, const char *lo, const char *hi, int v2, const char *lo2,
+                       const char *hi2) {
   Graph *g = c->g;
   Ix *atoms[4 * IR_MAX_RANK + 8], *rest_cond = NULL;
   int na = w->cond ? pass_bound_atoms(g, w->cond, atoms, 2 * IR_MAX_RANK) : 0;
@@ -389,14 +398,20 @@ static Ix *emit_limits(CgCtx *c, const Node *w, int v, const char *lo, const cha
   }
   for (int a = 0; a < na; a++) {
     Ix *d = atoms[a];
+    int var = v;
+    const char *l = lo, *h = hi;
     int64_t coef = d->affine ? d->coef[v] : 0;
+    if (!coef && v2 >= 0 && d->affine && d->coef[v2]) {
+      var = v2, l = lo2, h = hi2;
+      coef = d->coef[v2];
+    }
     if (!coef) {
       rest_cond = ix_and(g, rest_cond, ix_cmp(g, IX_LE, ix_const(g, 0), d));
       continue;
     }
-    char *rest = cix_sum(c, ix_simplify(g, ix_sub(g, d, ix_mulc(g, ix_var(g, v), coef)), c->ndom, c->dom));
-    if (coef > 0) cg_line(c, "%s = jtc_max64(%s, -jtc_floordiv(%s, %" PRId64 "));", lo, lo, rest, coef);
-    else cg_line(c, "%s = jtc_min64(%s, jtc_floordiv(%s, %" PRId64 ") + 1);", hi, hi, rest, -coef);
+    char *rest = cix_sum(c, ix_simplify(g, ix_sub(g, d, ix_mulc(g, ix_var(g, var), coef)), c->ndom, c->dom));
+    if (coef > 0) cg_line(c, "%s = jtc_max64(%s, -jtc_floordiv(%s, %" PRId64 "));", l, l, rest, coef);
+    else cg_line(c, "%s = jtc_min64(%s, jtc_floordiv(%s, %" PRId64 ") + 1);", h, h, rest, -coef);
   }
   return rest_cond;
 }
@@ -407,33 +422,37 @@ static void body_scatter_rows(CgCtx *c, Node *n) {
   const Kernel *k = c->k;
   Graph *g = c->g;
   Node *src = n->in[0];
-  int v = k->row_var;
-  int64_t e = k->dom[v];
+  int v = k->row_var, u = k->row_var2;
+  int64_t e = k->dom[v], eu = u >= 0 ? k->dom[u] : 1;
+  int inner = u >= 0 ? 2 : 1;
   Ix *idx[IR_MAX_RANK];
   vars(c, idx, src->rank);
   const char *ct = dt_ctype_compute(n->dtype);
   char *id = cg_literal(g, reduce_identity(n->red, n->dtype), n->dtype);
-  open_loops(c, 0, k->nouter - 1);
-  cg_line(c, "%s row[%" PRId64 "];", ct, e);
-  cg_line(c, "for (int64_t j = 0; j < %" PRId64 "; j++) row[j] = %s;", e, id);
+  open_loops(c, 0, k->nouter - inner);
+  cg_line(c, "%s row[%" PRId64 "];", ct, e * eu);
+  cg_line(c, "for (int64_t j = 0; j < %" PRId64 "; j++) row[j] = %s;", e * eu, id);
   open_loops(c, k->nouter, k->nloops);
   cg_line(c, "int64_t lo = 0, hi = %" PRId64 ";", e);
-  Ix *rest_cond = emit_limits(c, k->row_gather, v, "lo", "hi");
+  if (u >= 0) cg_line(c, "int64_t lo2 = 0, hi2 = %" PRId64 ";", eu);
+  Ix *rest_cond = emit_limits2(c, k->row_gather, v, "lo", "hi", u, "lo2", "hi2");
   if (rest_cond) cg_line(c, "if (!%s) continue;", cix(c, ix_simplify(g, rest_cond, c->ndom, c->dom)));
-  const Node *w = k->row_gather;
-  c->nocheck = w;
-  /* iv's range for simplification is its full extent; the limits keep reads in bounds */
+  c->nocheck = k->row_gather;
+  /* the variables' ranges for simplification are their full extents; the limits keep reads in bounds */
   char *val = cg_expr(c, src, idx, false);
   c->nocheck = NULL;
   JTC_ASSERT(c->pre.len == 0);
-  char *cur = str_fmt(g, "row[i%d]", v);
-  cg_line(c, "for (int64_t i%d = lo; i%d < hi; i%d++) row[i%d] = %s;", v, v, v, v, combine(c, n->red, n->dtype, cur, val));
+  char *cur = u >= 0 ? str_fmt(g, "row[i%d * %" PRId64 " + i%d]", u, e, v) : str_fmt(g, "row[i%d]", v);
+  if (u >= 0) cg_line(c, "for (int64_t i%d = lo2; i%d < hi2; i%d++)", u, u, u);
+  cg_line(c, "%sfor (int64_t i%d = lo; i%d < hi; i%d++) %s = %s;", u >= 0 ? "  " : "", v, v, v, cur,
+          combine(c, n->red, n->dtype, cur, val));
   close_loops(c, k->nloops - k->nouter);
   Ix *oidx[IR_MAX_RANK];
   for (int j = 0; j < n->rank; j++) oidx[j] = ix_simplify(g, n->idx[j], k->ndom, k->dom);
-  cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) %s[%s] = %s;", v, v, e, v, cg_bufname(c, n),
-          cix_sum(c, linearize(c, n, oidx)), wrap(g, cg_store_conv(n->dtype), cur));
-  close_loops(c, k->nouter - 1);
+  if (u >= 0) cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)", u, u, eu, u);
+  cg_line(c, "%sfor (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) %s[%s] = %s;", u >= 0 ? "  " : "", v, v, e, v,
+          cg_bufname(c, n), cix_sum(c, linearize(c, n, oidx)), wrap(g, cg_store_conv(n->dtype), cur));
+  close_loops(c, k->nouter - inner);
 }
 
 void cg_kernel_body(CgCtx *c) {
