@@ -54,7 +54,7 @@ bool pass_row_window(Graph *g, const Node *n, const int64_t *dom, int ndom, int 
   const Ix *last = n->idx[n->rank - 1];
   if (last->kind != IX_VAR) return false;
   int v = (int)last->val;
-  if (dom[v] < 8 || dom[v] > 4096) return false;
+  if (dom[v] < 4 || dom[v] > 4096) return false;
   Node *src = n->in[0], *win = NULL;
   if (is_window(src) && same_scalar(src->fill, reduce_identity(n->red, n->dtype), n->dtype)) win = src;
   else if (!pass_is_buffer(src) && src->kind == NODE_MAP && src->op == MAP_MUL && n->red == RED_ADD) {
