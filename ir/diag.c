@@ -10,3 +10,9 @@ _Noreturn void jtc_internal(const char *file, int line, const char *what) {
   fprintf(stderr, "jtc: internal error at %s:%d: %s\n", file, line, what);
   abort();
 }
+
+char *jtc_printable(char *s) {
+  for (char *p = s; *p; p++)
+    if ((unsigned char)*p < 32 || *p == 127) *p = '?';
+  return s;
+}

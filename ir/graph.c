@@ -74,6 +74,7 @@ _Noreturn void ir_fail(Graph *g, const char *fmt, ...) {
   va_end(ap);
   snprintf(g->errmsg, sizeof g->errmsg, "%s%s%s%s%s", g->file ? g->file : "", g->file ? ": " : "",
            g->context ? g->context : "", g->context ? ": " : "", msg);
+  jtc_printable(g->errmsg);
   if (g->on_error) longjmp(*g->on_error, 1);
   fprintf(stderr, "%s\n", g->errmsg);
   exit(1);

@@ -32,6 +32,8 @@
 #define JTC_ASSERT(x) ((x) ? (void)0 : jtc_internal(__FILE__, __LINE__, #x))
 #define jtc_unreachable() jtc_internal(__FILE__, __LINE__, "unreachable")
 _Noreturn void jtc_internal(const char *file, int line, const char *what);
+/* Replace control characters (names from a hostile model) with '?' in place, for messages. */
+char *jtc_printable(char *s);
 
 /* ---- dtype.c ---- */
 typedef enum {

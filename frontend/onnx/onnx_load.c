@@ -44,6 +44,7 @@ static void err_add(const char *fmt, ...) {
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
   if (++err_count > MAX_REPORTED) return;
+  jtc_printable(line);
   fprintf(stderr, "%s\n", line);
   size_t n = strlen(line);
   if (err_len + n + 2 > err_cap) {

@@ -69,6 +69,11 @@ def main():
                 helper.make_node("Frobnicate", ["C"], ["Y"], name="frob", domain="com.example")],
                [vi("X", [2])], [vi("Y", [2])]), "unsupported_two.onnx", check=False)
 
+    # a node name carrying a terminal escape sequence: messages must not pass it through
+    save(model([helper.make_node("Relu", ["X"], ["A"], name="relu1"),
+                helper.make_node("StringNormalizer", ["A"], ["Y"], name="\x1b[2J\x1b[31mevil\n")],
+               [vi("X", [2])], [vi("Y", [2])]), "hostile_name.onnx", check=False)
+
     # initializer whose raw_data disagrees with its dims (8 bytes for 2x3 floats)
     bad = numpy_helper.from_array(np.zeros((2, 3), np.float32), "W")
     bad.raw_data = bad.raw_data[:8]

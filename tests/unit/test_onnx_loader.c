@@ -166,6 +166,13 @@ static void test_unsupported_two(void **state) {
   assert_int_equal(count_lines(onnx_last_error()), 1); /* one message lists them all */
 }
 
+/* names from the model reach messages with their control characters replaced */
+static void test_hostile_name(void **state) {
+  (void)state;
+  assert_fails_with(FIX("hostile_name.onnx"), "first '?[2J?[31mevil?'");
+  assert_null(strchr(onnx_last_error(), 0x1b));
+}
+
 static void test_bad_raw_size(void **state) {
   (void)state;
   assert_fails_with(FIX("bad_raw_size.onnx"), "initializer 'W'");
@@ -344,7 +351,7 @@ int main(void) {
     cmocka_unit_test(test_missing_file),      cmocka_unit_test(test_empty_file),
     cmocka_unit_test(test_truncated),         cmocka_unit_test(test_random_bytes),
     cmocka_unit_test(test_corrupted_bytes),   cmocka_unit_test(test_unsupported_one),
-    cmocka_unit_test(test_unsupported_two),   cmocka_unit_test(test_bad_raw_size),
+    cmocka_unit_test(test_unsupported_two),   cmocka_unit_test(test_hostile_name),   cmocka_unit_test(test_bad_raw_size),
     cmocka_unit_test(test_huge_claim),        cmocka_unit_test(test_external_escape),
     cmocka_unit_test(test_external_short),    cmocka_unit_test(test_conv_bad_kernel),
     cmocka_unit_test(test_two_errors),        cmocka_unit_test(test_bad_override),
