@@ -172,6 +172,8 @@ def build_jtc(args, name, model_path, work):
         return info, "jtc: " + first_line(p.stderr)
     m = re.search(r"arena (\d+) bytes", p.stderr)
     info["arena_bytes"] = int(m.group(1)) if m else None
+    m = re.search(r"two largest live tensors (\d+) bytes", p.stderr)
+    info["two_largest_bytes"] = int(m.group(1)) if m else None
     m = re.search(r"(\d+) kernels", p.stderr)
     info["kernels"] = int(m.group(1)) if m else None
     cc = shlex.split(args.cc)
@@ -376,7 +378,7 @@ def report(rows, threads, machine):
         out.append("")
         out.append("### %d thread%s" % (t, "" if t == 1 else "s"))
         out.append("")
-        hdr = ["model", "jtc ms", "ORT ms", "PyTorch ms", "jtc/ORT", "GFLOP/s", "GFLOP", "arena bytes",
+        hdr = ["model", "jtc ms", "ORT ms", "PyTorch ms", "jtc/ORT", "GFLOP/s", "GFLOP", "arena bytes (x two largest live)",
                "max abs diff", "jtc s", "gcc s"]
         if t != threads[0]:
             hdr.insert(5, "jtc %dt/%dt" % (threads[0], t))
@@ -399,6 +401,9 @@ def report(rows, threads, machine):
             if d is not None and c.get("diff_ref") == "pytorch":
                 ds += " (vs PyTorch)"
             arena = r.get("arena_bytes")
+            two = r.get("two_largest_bytes")
+            if arena and two:
+                arena = "%d (%.2fx)" % (arena, arena / two)
             cells = [r["model"],
                      fmt_ms(jt) if jt else "**%s**" % (r["error"] or "n/a").replace("|", "/"),
                      fmt_ms(ot), fmt_ms(pt),

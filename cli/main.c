@@ -223,8 +223,10 @@ int main(int argc, char **argv) {
     CgOptions co = {out, h, w, prefix, cmd, model, wmode, embed_limit};
     rc = write_code(g, p, &co);
     if (!rc && !quiet)
-      fprintf(stderr, "jtc: wrote %s and %s: %d kernels, arena %" PRId64 " bytes, constants %" PRId64 " bytes\n", out, h,
-              p->nkernels, p->arena_bytes, p->const_bytes);
+      fprintf(stderr,
+              "jtc: wrote %s and %s: %d kernels, arena %" PRId64 " bytes (two largest live tensors %" PRId64
+              " bytes), constants %" PRId64 " bytes\n",
+              out, h, p->nkernels, p->arena_bytes, p->two_largest_live_bytes, p->const_bytes);
     free(stem); free(prefix); free(h); free(w);
   }
   for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);

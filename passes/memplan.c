@@ -30,7 +30,7 @@ void pass_memplan(Plan *p) {
   }
   Live *live = ir_alloc_array(g, (size_t)p->nkernels + 1, sizeof(Live));
   int nlive = 0;
-  int64_t top = 0, cur = 0, peak = 0;
+  int64_t top = 0, cur = 0, peak = 0, two = 0;
   p->const_bytes = 0;
   for (int i = 0; i < p->nnodes; i++)
     if (p->nodes[i]->kind == NODE_LEAF && p->nodes[i]->leaf == LEAF_CONST)
@@ -60,7 +60,14 @@ void pass_memplan(Plan *p) {
     live[nlive++] = (Live){best, size, end};
     cur += size;
     if (cur > peak) peak = cur;
+    int64_t a = 0, b = 0; /* the two largest live now */
+    for (int e = 0; e < nlive; e++) {
+      if (live[e].size > a) { b = a; a = live[e].size; }
+      else if (live[e].size > b) b = live[e].size;
+    }
+    if (a + b > two) two = a + b;
   }
   p->arena_bytes = top;
   p->peak_live_bytes = peak;
+  p->two_largest_live_bytes = two;
 }

@@ -62,6 +62,7 @@ typedef struct {
   int64_t arena_bytes;        /* activations, 64-byte aligned offsets */
   int64_t const_bytes;        /* weights and other constants */
   int64_t peak_live_bytes;    /* largest sum of simultaneously live arena buffers */
+  int64_t two_largest_live_bytes; /* largest sum of the two biggest buffers live at once (the arena's lower bound) */
   int64_t gemm_scratch_floats; /* per thread: a bound on the largest packed B block, any ISA */
   int64_t gemm_apack_floats;   /* the largest A packed at run time (shared, before the GEMM) */
   int64_t gemm_ct_floats;      /* the largest transposed result (after the A region) */
