@@ -114,8 +114,10 @@ void pass_fuse(Plan *p) {
       Node *c = only_consumer(p, n, i + 1);
       int v;
       Node *win;
-      /* fused as the consumer's epilogue, unless it is a window reduction the row schedule runs better alone */
-      bool rows = !pass_is_gemm(p, n) && pass_row_window(p->g, n, n->in[0]->dims, n->in[0]->rank, &v, &win);
+      /* fused as the consumer's epilogue, unless it is a window reduction the row schedule cannot
+       * run under an epilogue (its output dims must be its first source variables) */
+      bool rows = !pass_is_gemm(p, n) && pass_row_window(p->g, n, n->in[0]->dims, n->in[0]->rank, &v, &win) &&
+                  !pass_scatter_identity_like(n);
       if (c && c->kind == NODE_MAP && ir_same_shape(c, n) && !rows && !p->naive) m = false;
     }
     if (m) n->flags |= NF_MATERIALIZE;

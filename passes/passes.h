@@ -51,6 +51,7 @@ typedef struct {
   int row_var;                /* pass_rows: this output variable runs innermost, accumulated in a row */
   int row_var2;               /* ... and this one just outside it (a plane of accumulators), or -1 */
   Node *row_gather;           /* ... and this GATHER's bounds become that loop's limits; else NULL */
+  Node *row_scatter;          /* a MAP root's fused window reduction run this way (its epilogue on store), or NULL */
 } Kernel;
 
 typedef enum { BUF_INPUT, BUF_OUTPUT, BUF_CONST, BUF_ARENA } BufKind;
@@ -102,6 +103,8 @@ void pass_rows(Plan *p);
 bool pass_row_window(Graph *g, const Node *n, const int64_t *dom, int ndom, int *var, Node **window);
 /* Can gather's bounds be solved into limits on variable v (affine wherever v appears)? */
 bool pass_window_solvable(Graph *g, const Node *gather, int v, int ndom);
+/* Output dim j of the SCATTER takes source variable j (or is a size-1 constant). */
+bool pass_scatter_identity_like(const Node *n);
 bool pass_is_gemm(Plan *p, Node *scatter); /* would pass_contract run this reduction as a GEMM? */
 /* The atoms of a bounds condition: each `0 <= d` (d an Ix), for the row loop's limits. */
 int pass_bound_atoms(Graph *g, Ix *cond, Ix **atoms, int max);

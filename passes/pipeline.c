@@ -78,6 +78,7 @@ void pass_dump(FILE *f, const Plan *p, const char *title) {
     fprintf(f, "]");
     if (k->acc_reg) fprintf(f, ", register accumulator over the inner %d", k->nloops - k->nouter);
     if (k->npar) fprintf(f, ", parallel outer %d", k->npar);
+    if (k->row_scatter) fprintf(f, ", epilogue over the fused window %%%d", k->row_scatter->id);
     if (k->row_gather && k->row_var2 >= 0)
       fprintf(f, ", plane loops i%d, i%d (bounds of %%%d as limits)", k->row_var2, k->row_var, k->row_gather->id);
     else if (k->row_gather) fprintf(f, ", row loop i%d (bounds of %%%d as limits)", k->row_var, k->row_gather->id);

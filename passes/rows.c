@@ -83,14 +83,13 @@ bool pass_row_window(Graph *g, const Node *n, const int64_t *dom, int ndom, int 
   return true;
 }
 
-/* The output variable before v, if the window's bounds on it solve separately from v's
- * and the plane of both fits a small buffer: the planes of a depthwise conv. */
-static int plane_var(Graph *g, const Kernel *k, const Node *n, const Node *win, int v) {
-  if (k->nouter < 2 || n->rank < 2) return -1;
-  int u = k->order[k->nouter - 2];
+/* The output variable u before v (output dim rank-2 of n), if the window's bounds on it
+ * solve separately from v's and the plane of both fits a small buffer. */
+static int plane_var(Graph *g, const Node *n, const Node *win, int v, int u, const int64_t *dom, int ndom) {
+  if (u < 0 || n->rank < 2) return -1;
   const Ix *e = n->idx[n->rank - 2];
-  if (e->kind != IX_VAR || e->val != u || k->dom[u] * k->dom[v] > 8192) return -1;
-  if (!pass_window_solvable(g, win, u, k->ndom)) return -1;
+  if (e->kind != IX_VAR || e->val != u || dom[u] * dom[v] > 8192) return -1;
+  if (!pass_window_solvable(g, win, u, ndom)) return -1;
   Ix *atoms[4 * IR_MAX_RANK + 8];
   int na = win->cond ? pass_bound_atoms(g, win->cond, atoms, 2 * IR_MAX_RANK) : 0;
   if (na < 0) return -1;
@@ -100,21 +99,53 @@ static int plane_var(Graph *g, const Kernel *k, const Node *n, const Node *win, 
   return u;
 }
 
+bool pass_scatter_identity_like(const Node *n) {
+  for (int j = 0; j < n->rank; j++) {
+    const Ix *e = n->idx[j];
+    if (!((e->kind == IX_VAR && e->val == j) || (e->kind == IX_CONST && e->val == 0 && n->dims[j] == 1))) return false;
+  }
+  return true;
+}
+
+/* A MAP root with one fused reduction of its own shape, output dim j from source variable j. */
+static Node *fused_window(const Kernel *k) {
+  Node *s = NULL;
+  for (int f = 0; f < k->nfused; f++)
+    if (k->fused[f]->kind == NODE_SCATTER) {
+      if (s) return NULL;
+      s = k->fused[f];
+    }
+  return s && ir_same_shape(s, k->root) && pass_scatter_identity_like(s) ? s : NULL;
+}
+
 void pass_rows(Plan *p) {
   Graph *g = p->g;
   for (int j = 0; j < p->nkernels; j++) {
     Kernel *k = &p->kernels[j];
     k->row_var = k->row_var2 = -1;
     k->row_gather = NULL;
-    if (p->naive) continue;
+    k->row_scatter = NULL;
+    if (p->naive || k->gemm) continue;
     Node *n = k->root;
-    if (n->kind != NODE_SCATTER || !k->acc_reg || k->gemm || k->nouter < 1 || k->nloops <= k->nouter) continue;
     int v;
     Node *win;
+    if (n->kind == NODE_MAP) {
+      /* the epilogue applies to each element as the plane is stored */
+      Node *s = fused_window(k);
+      const Node *src = s ? s->in[0] : NULL;
+      if (!s || !pass_row_window(g, s, src->dims, src->rank, &v, &win)) continue;
+      k->row_scatter = s;
+      k->row_var = v;
+      k->row_gather = win;
+      k->row_var2 = plane_var(g, s, win, v, s->rank >= 2 && s->idx[s->rank - 2]->kind == IX_VAR ? (int)s->idx[s->rank - 2]->val : -1,
+                              src->dims, src->rank);
+      continue;
+    }
+    if (n->kind != NODE_SCATTER || !k->acc_reg || k->nouter < 1 || k->nloops <= k->nouter) continue;
     if (!pass_row_window(g, n, k->dom, k->ndom, &v, &win) || k->order[k->nouter - 1] != v) continue;
     k->row_var = v;
     k->row_gather = win;
-    k->row_var2 = plane_var(g, k, n, win, v);
+    k->row_var2 = k->nouter >= 2 ? plane_var(g, n, win, v, k->order[k->nouter - 2], k->dom, k->ndom) : -1;
     int inner = k->row_var2 >= 0 ? 2 : 1;
     if (k->npar > k->nouter - inner) k->npar = k->nouter - inner;
   }

@@ -22,6 +22,8 @@ typedef struct {
   const char *kname;         /* the kernel's function name */
   const Node *gemm_result;   /* a contraction already computed into the root's buffer */
   const Node *nocheck;       /* a GATHER whose bounds the enclosing loop limits already ensure */
+  const Node *row_result;    /* a window reduction already accumulated in row[] (pass_rows under an epilogue) */
+  const char *row_at;        /* ... and the C index of the current element in row[] */
   bool *ever_read;           /* per node id: some kernel loads this buffer (decides which constants print) */
   bool *helper_reads;        /* buffers the current GEMM kernel's helpers load */
   Node **by_id;              /* live nodes by id (NULL for dead ids) */

@@ -210,6 +210,7 @@ static char *inner_reduction(CgCtx *c, Node *n, Ix *const *idx) {
 
 char *cg_expr(CgCtx *c, Node *n, Ix *const *idx, bool is_root) {
   Graph *g = c->g;
+  if (n == c->row_result) return str_fmt(g, "row[%s]", c->row_at);
   if (n == c->gemm_result) { /* the GEMM already stored it in the root's buffer, same shape */
     c->read[c->k->root->id] = true;
     return str_fmt(g, "%s[%s]", cg_bufname(c, c->k->root), cix_sum(c, linearize(c, c->k->root, idx)));
@@ -455,6 +456,66 @@ static void body_scatter_rows(CgCtx *c, Node *n) {
   close_loops(c, k->nouter - inner);
 }
 
+/* pass_rows under an epilogue: the MAP root's fused window reduction accumulates a
+ * plane (or row) of the output, and the root's expression is applied as it is stored. */
+static void body_map_rows(CgCtx *c, Node *root) {
+  const Kernel *k = c->k;
+  Graph *g = c->g;
+  Node *s = k->row_scatter, *src = s->in[0];
+  int v = k->row_var, u = k->row_var2;
+  int64_t e = src->dims[v], eu = u >= 0 ? src->dims[u] : 1;
+  c->ndom = src->rank;
+  memcpy(c->dom, src->dims, (size_t)src->rank * sizeof(int64_t));
+  int opened = 0;
+  for (int j = 0; j < root->rank; j++) {
+    if (j == v || j == u || root->dims[j] <= 1) continue;
+    if (!opened && k->npar > 0) {
+      cg_line(c, "#ifdef _OPENMP");
+      cg_line(c, "#pragma omp parallel for");
+      cg_line(c, "#endif");
+    }
+    cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) {", j, j, root->dims[j], j);
+    c->indent++;
+    opened++;
+  }
+  const char *ct = dt_ctype_compute(s->dtype);
+  cg_line(c, "%s row[%" PRId64 "];", ct, e * eu);
+  cg_line(c, "for (int64_t j = 0; j < %" PRId64 "; j++) row[j] = %s;", e * eu,
+          cg_literal(g, reduce_identity(s->red, s->dtype), s->dtype));
+  int red = 0;
+  for (int r = root->rank; r < src->rank; r++) {
+    if (src->dims[r] <= 1) continue;
+    cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) {", r, r, src->dims[r], r);
+    c->indent++;
+    red++;
+  }
+  cg_line(c, "int64_t lo = 0, hi = %" PRId64 ";", e);
+  if (u >= 0) cg_line(c, "int64_t lo2 = 0, hi2 = %" PRId64 ";", eu);
+  Ix *rest_cond = emit_limits2(c, k->row_gather, v, "lo", "hi", u, "lo2", "hi2");
+  if (rest_cond) cg_line(c, "if (!%s) continue;", cix(c, ix_simplify(g, rest_cond, c->ndom, c->dom)));
+  Ix *ids[IR_MAX_RANK];
+  vars(c, ids, src->rank);
+  c->nocheck = k->row_gather;
+  char *val = cg_expr(c, src, ids, false);
+  c->nocheck = NULL;
+  JTC_ASSERT(c->pre.len == 0);
+  char *at = u >= 0 ? str_fmt(g, "i%d * %" PRId64 " + i%d", u, e, v) : str_fmt(g, "i%d", v);
+  char *cur = str_fmt(g, "row[%s]", at);
+  if (u >= 0) cg_line(c, "for (int64_t i%d = lo2; i%d < hi2; i%d++)", u, u, u);
+  cg_line(c, "%sfor (int64_t i%d = lo; i%d < hi; i%d++) %s = %s;", u >= 0 ? "  " : "", v, v, v, cur,
+          combine(c, s->red, s->dtype, cur, val));
+  close_loops(c, red);
+  /* store through the epilogue */
+  c->row_result = s;
+  c->row_at = at;
+  char *out = cg_expr(c, root, ids, true);
+  c->row_result = NULL;
+  if (u >= 0) cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)", u, u, eu, u);
+  cg_line(c, "%sfor (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) %s[%s] = %s;", u >= 0 ? "  " : "", v, v, e, v,
+          cg_bufname(c, root), cix_sum(c, linearize(c, root, ids)), wrap(g, cg_store_conv(root->dtype), out));
+  close_loops(c, opened);
+}
+
 void cg_kernel_body(CgCtx *c) {
   Node *n = c->k->root;
   c->ndom = c->k->ndom;
@@ -463,6 +524,11 @@ void cg_kernel_body(CgCtx *c) {
   c->pre_depth = 0;
   str_init(&c->pre, c->g);
   c->gemm_result = NULL;
+  c->row_result = NULL;
+  if (c->k->row_scatter) {
+    body_map_rows(c, n);
+    return;
+  }
   if (c->k->gemm) {
     body_gemm(c, c->kname);
     return;
