@@ -190,6 +190,26 @@ static void test_depthwise_rows(void **s) {
   ir_graph_free(g);
 }
 
+/* the same with a bias and ReLU: the plane is accumulated and the epilogue applied on store */
+static void test_depthwise_rows_epilogue(void **s) {
+  (void)s;
+  Graph *g = ir_graph_new();
+  int64_t dx[4] = {1, 4, 12, 12}, dw[4] = {4, 1, 3, 3}, db[1] = {4};
+  Node *x = ir_input(g, "x", DT_F32, 4, dx);
+  float w[36], b[4] = {0.5f, -0.5f, 1.0f, 0.0f};
+  for (int i = 0; i < 36; i++) w[i] = (float)(i % 5) - 2.0f;
+  WindowParams wp = {.nsp = 2, .kernel = {3, 3}, .stride = {1, 1}, .dilation = {1, 1},
+                     .pad_begin = {1, 1}, .pad_end = {1, 1}, .group = 4};
+  Node *y = ir_relu(g, ir_conv(g, x, ir_const(g, DT_F32, 4, dw, w), ir_const(g, DT_F32, 1, db, b), &wp));
+  ir_mark_output(g, y, "out");
+  Plan *p;
+  check_same_result(g, &p);
+  assert_int_equal(p->nkernels, 1);
+  assert_non_null(p->kernels[0].row_scatter);
+  assert_int_equal(p->kernels[0].row_var2, 2); /* the whole 12x12 plane */
+  ir_graph_free(g);
+}
+
 static void test_memplan_no_overlap(void **s) {
   (void)s;
   Graph *g = ir_graph_new();
@@ -246,6 +266,7 @@ int main(void) {
     cmocka_unit_test(test_matmul_schedule_is_register_reduction),
     cmocka_unit_test(test_epilogue_fusion),
     cmocka_unit_test(test_depthwise_rows),
+    cmocka_unit_test(test_depthwise_rows_epilogue),
     cmocka_unit_test(test_memplan_no_overlap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
