@@ -31,7 +31,7 @@ static const char usage[] =
   "  -q                   no summary line on stderr\n"
   "  --list-ops           print the supported ONNX operators and exit\n"
   "  --version, --help\n"
-  "passes: simplify dce fuse schedule contract memplan\n";
+  "passes: simplify dce fuse schedule contract rows memplan\n";
 
 static _Noreturn void usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "jtc: ");
