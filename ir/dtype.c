@@ -36,6 +36,9 @@ Scalar sc_f(double v) {
   return s;
 }
 Scalar sc_i(int64_t v) { return (Scalar){(double)v, v}; }
+bool sc_equal(Scalar a, Scalar b, Dtype t) {
+  return dt_is_float(t) ? (a.f == b.f || (a.f != a.f && b.f != b.f)) : a.i == b.i;
+}
 double sc_as_f(Scalar s, Dtype t) { return dt_is_float(t) ? s.f : (t == DT_U64 ? (double)(uint64_t)s.i : (double)s.i); }
 int64_t sc_as_i(Scalar s, Dtype t) { return dt_is_float(t) ? sc_f(s.f).i : s.i; }
 

@@ -52,6 +52,7 @@ bool dt_is_signed(Dtype t);
 /* A scalar of any dtype: floats use .f, integers and bool use .i (u64 as bits). */
 typedef struct { double f; int64_t i; } Scalar;
 Scalar sc_f(double v);             /* sets both fields */
+bool sc_equal(Scalar a, Scalar b, Dtype t); /* as values of t; NaN equals NaN */
 Scalar sc_i(int64_t v);
 double sc_as_f(Scalar s, Dtype t);
 int64_t sc_as_i(Scalar s, Dtype t);

@@ -92,7 +92,9 @@ void pass_verify(const Plan *p, const char *after);
 BufKind pass_buf_kind(const Node *n);
 bool pass_is_buffer(const Node *n);       /* LEAF or materialized */
 bool pass_is_scalar_const(const Node *n); /* a single-element constant, printed inline */
-bool pass_scatter_is_projection(const Node *n); /* out[i] gathers src over a sub-domain: reducible in a register */
+bool pass_scatter_is_projection(const Node *n);
+/* The condition that idx (over variables ranging in ext) stays inside src's shape; NULL when provable. */
+Ix *pass_bounds_cond(Graph *g, Ix *const *idx, const Node *src, const int64_t *ext); /* out[i] gathers src over a sub-domain: reducible in a register */
 
 void pass_simplify(Plan *p);
 void pass_dce(Plan *p);

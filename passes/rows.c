@@ -43,10 +43,6 @@ static bool is_window(const Node *x) {
   return x->kind == NODE_GATHER && !(x->flags & NF_MATERIALIZE) && x->nin == 1 && pass_is_buffer(x->in[0]);
 }
 
-static bool same_scalar(Scalar a, Scalar b, Dtype t) {
-  return dt_is_float(t) ? a.f == b.f : a.i == b.i;
-}
-
 /* Is n a window reduction the row schedule can run? Sets *var (the last output
  * dim's variable) and *window (the GATHER whose bounds become loop limits). */
 bool pass_row_window(Graph *g, const Node *n, const int64_t *dom, int ndom, int *var, Node **window) {
@@ -56,7 +52,7 @@ bool pass_row_window(Graph *g, const Node *n, const int64_t *dom, int ndom, int 
   int v = (int)last->val;
   if (dom[v] < 4 || dom[v] > 4096) return false;
   Node *src = n->in[0], *win = NULL;
-  if (is_window(src) && same_scalar(src->fill, reduce_identity(n->red, n->dtype), n->dtype)) win = src;
+  if (is_window(src) && sc_equal(src->fill, reduce_identity(n->red, n->dtype), n->dtype)) win = src;
   else if (!pass_is_buffer(src) && src->kind == NODE_MAP && src->op == MAP_MUL && n->red == RED_ADD) {
     for (int o = 0; o < 2 && !win; o++) {
       Node *a = src->in[o], *b = src->in[1 - o];
@@ -64,13 +60,7 @@ bool pass_row_window(Graph *g, const Node *n, const int64_t *dom, int ndom, int 
       /* the other factor must read in bounds with no condition */
       if (b->kind == NODE_GATHER && (b->cond || b->flags & NF_MATERIALIZE)) continue;
       if (b->kind == NODE_GATHER) {
-        bool ok = b->nin == 1 && pass_is_buffer(b->in[0]);
-        for (int d = 0; ok && d < b->in[0]->rank; d++) {
-          int64_t lo, hi;
-          ix_range(b->idx[d], dom, &lo, &hi);
-          ok = lo >= 0 && hi < b->in[0]->dims[d];
-        }
-        if (!ok) continue;
+        if (b->nin != 1 || !pass_is_buffer(b->in[0]) || pass_bounds_cond(g, b->idx, b->in[0], dom)) continue;
       } else if (!pass_is_buffer(b)) {
         continue;
       }

@@ -10,21 +10,6 @@
  * while their trip count is worth a thread fork. */
 #include "passes.h"
 
-/* Is idx a projection: each output dim k read from a distinct var covering it
- * (or a constant 0 for a size-1 dim)? Fills outvar[k] (-1 for constants). */
-static bool projection(const Node *n, int *outvar) {
-  const Node *src = n->in[0];
-  bool used[IR_MAX_RANK] = {0};
-  for (int k = 0; k < n->rank; k++) {
-    const Ix *e = n->idx[k];
-    if (e->kind == IX_CONST && e->val == 0 && n->dims[k] == 1) { outvar[k] = -1; continue; }
-    if (e->kind != IX_VAR || used[e->val] || src->dims[e->val] != n->dims[k]) return false;
-    used[e->val] = true;
-    outvar[k] = (int)e->val;
-  }
-  return true;
-}
-
 static void collect_fused(Plan *p, Kernel *k, Node *n, bool root) {
   if (!root && pass_is_buffer(n)) return;
   if (!root) {
@@ -55,7 +40,8 @@ void pass_schedule(Plan *p) {
     k->ndom = dom->rank;
     for (int j = 0; j < dom->rank; j++) { k->dom[j] = dom->dims[j]; k->order[j] = j; }
     int outvar[IR_MAX_RANK];
-    if (n->kind == NODE_SCATTER && n->red != RED_ASSIGN && projection(n, outvar)) {
+    if (n->kind == NODE_SCATTER && pass_scatter_is_projection(n)) {
+      for (int j = 0; j < n->rank; j++) outvar[j] = n->idx[j]->kind == IX_VAR ? (int)n->idx[j]->val : -1;
       k->acc_reg = true;
       bool is_out[IR_MAX_RANK] = {0};
       int m = 0;

@@ -7,29 +7,19 @@
  * trees: a transpose of a reshape of a slice becomes one map. */
 #include "passes.h"
 
-static Ix *in_bounds(Graph *g, Ix *e, int64_t dim, const int64_t *ext) {
-  int64_t lo, hi;
-  ix_range(e, ext, &lo, &hi);
+Ix *pass_bounds_cond(Graph *g, Ix *const *idx, const Node *src, const int64_t *ext) {
   Ix *c = NULL;
-  if (lo < 0) c = ix_cmp(g, IX_LE, ix_const(g, 0), e);
-  if (hi >= dim) c = ix_and(g, c, ix_cmp(g, IX_LT, e, ix_const(g, dim)));
+  for (int k = 0; k < src->rank; k++) {
+    int64_t lo, hi;
+    ix_range(idx[k], ext, &lo, &hi);
+    if (lo < 0) c = ix_and(g, c, ix_cmp(g, IX_LE, ix_const(g, 0), idx[k]));
+    if (hi >= src->dims[k]) c = ix_and(g, c, ix_cmp(g, IX_LT, idx[k], ix_const(g, src->dims[k])));
+  }
   return c;
 }
 
 static bool provably_in_bounds(Graph *g, Ix *const *idx, const Node *src, const int64_t *ext, Ix *cond) {
-  (void)g;
-  if (cond) return false;
-  for (int k = 0; k < src->rank; k++) {
-    int64_t lo, hi;
-    ix_range(idx[k], ext, &lo, &hi);
-    if (lo < 0 || hi >= src->dims[k]) return false;
-  }
-  return true;
-}
-
-static bool same_scalar(Scalar a, Scalar b, Dtype t) {
-  if (dt_is_float(t)) return a.f == b.f || (a.f != a.f && b.f != b.f);
-  return a.i == b.i;
+  return !cond && !pass_bounds_cond(g, idx, src, ext);
 }
 
 /* Try to rewrite outer = GATHER(inner = GATHER(x)) into one GATHER of x. */
@@ -45,12 +35,12 @@ static bool compose(Graph *g, Node *outer) {
   bool inner_safe = provably_in_bounds(g, idx, x, ext, icond);
   Scalar fill;
   if (outer_safe) fill = inner->fill;
-  else if (inner_safe || same_scalar(inner->fill, outer->fill, outer->dtype)) fill = outer->fill;
+  else if (inner_safe || sc_equal(inner->fill, outer->fill, outer->dtype)) fill = outer->fill;
   else return false;
   /* the outer gather's own bounds and condition guard reads of the inner one */
   Ix *cond = outer->cond;
   if (!outer_safe)
-    for (int k = 0; k < inner->rank; k++) cond = ix_and(g, cond, in_bounds(g, outer->idx[k], inner->dims[k], ext));
+    cond = ix_and(g, cond, pass_bounds_cond(g, outer->idx, inner, ext));
   cond = ix_and(g, cond, icond);
   if (cond) cond = ix_simplify(g, cond, outer->rank, ext);
   outer->in[0] = x;

@@ -45,18 +45,12 @@ static bool nonneg(CgCtx *c, const Ix *e) {
   return lo >= 0;
 }
 
+static Ix *linearize(CgCtx *c, const Node *n, Ix *const *idx);
+
 static char *cix_load(CgCtx *c, const Ix *e) {
   Node *t = ir_resolve(e->tensor);
   c->read[t->id] = true;
-  Ix *lin = ix_const(c->g, 0);
-  int64_t stride = 1;
-  Ix *ok = NULL;
-  for (int k = t->rank - 1; k >= 0; k--) {
-    lin = ix_add(c->g, lin, ix_mulc(c->g, e->args[k], stride));
-    stride *= t->dims[k];
-  }
-  (void)ok;
-  return str_fmt(c->g, "((int64_t)%s[%s])", cg_bufname(c, t), cix_sum(c, ix_simplify(c->g, lin, c->ndom, c->dom)));
+  return str_fmt(c->g, "((int64_t)%s[%s])", cg_bufname(c, t), cix_sum(c, linearize(c, t, e->args)));
 }
 
 /* A sum as "a + b - 3", no outer parentheses (C's + and - associate left). */
@@ -105,16 +99,7 @@ static Ix *linearize(CgCtx *c, const Node *n, Ix *const *idx) {
 }
 
 /* Condition that idx stays inside n's shape, or NULL when provable. */
-static Ix *bounds(CgCtx *c, const Node *n, Ix *const *idx) {
-  Ix *cond = NULL;
-  for (int k = 0; k < n->rank; k++) {
-    int64_t lo, hi;
-    ix_range(idx[k], c->dom, &lo, &hi);
-    if (lo < 0) cond = ix_and(c->g, cond, ix_cmp(c->g, IX_LE, ix_const(c->g, 0), idx[k]));
-    if (hi >= n->dims[k]) cond = ix_and(c->g, cond, ix_cmp(c->g, IX_LT, idx[k], ix_const(c->g, n->dims[k])));
-  }
-  return cond;
-}
+static Ix *bounds(CgCtx *c, const Node *n, Ix *const *idx) { return pass_bounds_cond(c->g, idx, n, c->dom); }
 
 /* ---- value expressions ---- */
 
