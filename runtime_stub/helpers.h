@@ -2,10 +2,12 @@
  * output depends on nothing but the C standard library. Integer helpers
  * avoid C's undefined cases (division by zero, INT64_MIN / -1, out-of-range
  * float -> int conversion) instead of crashing. */
+#ifndef JTC_HELPER /* the CUDA target defines it to add __host__ __device__ */
 #if defined(__GNUC__) || defined(__clang__)
 #define JTC_HELPER static inline __attribute__((unused))
 #else
 #define JTC_HELPER static inline
+#endif
 #endif
 JTC_HELPER int64_t jtc_floordiv(int64_t a, int64_t b) {
   if (b == 0) return 0;

@@ -37,6 +37,18 @@ const char *cg_bufname(CgCtx *c, const Node *n);
 char *cg_literal(Graph *g, Scalar v, Dtype t);
 const char *cg_store_conv(Dtype t);
 char *cg_expr(CgCtx *c, Node *n, Ix *const *idx, bool is_root);
+/* Index expressions as C: e itself, and a sum without outer parentheses. */
+char *cg_ix(CgCtx *c, const Ix *e);
+char *cg_ix_sum(CgCtx *c, const Ix *e);
+/* Linear offset of idx into a row-major tensor of n's shape, simplified over the current domain. */
+Ix *cg_linearize(CgCtx *c, const Node *n, Ix *const *idx);
+/* acc combined with v by a reduction, as an expression. */
+char *cg_combine(CgCtx *c, ReduceOp op, Dtype t, const char *acc, const char *v);
+/* fn(x), or x itself when fn is "" (the load/store conversions of f16 and bf16). */
+char *cg_wrap(Graph *g, const char *fn, const char *x);
+const char *cg_load_conv(Dtype t);
+/* Print the statements (inner reductions) the last cg_expr needs, at the current indent. */
+void cg_flush_pre(CgCtx *c);
 void cg_line(CgCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cg_kernel_body(CgCtx *c);
 /* For a kernel run as a GEMM: its context struct, B provider and A packer, as text. */

@@ -36,59 +36,54 @@ char *cg_literal(Graph *g, Scalar v, Dtype t) {
 
 /* ---- index expressions ---- */
 
-static char *cix(CgCtx *c, const Ix *e);
-static char *cix_sum(CgCtx *c, const Ix *e);
-
 static bool nonneg(CgCtx *c, const Ix *e) {
   int64_t lo, hi;
   ix_range(e, c->dom, &lo, &hi);
   return lo >= 0;
 }
 
-static Ix *linearize(CgCtx *c, const Node *n, Ix *const *idx);
-
 static char *cix_load(CgCtx *c, const Ix *e) {
   Node *t = ir_resolve(e->tensor);
   c->read[t->id] = true;
-  return str_fmt(c->g, "((int64_t)%s[%s])", cg_bufname(c, t), cix_sum(c, linearize(c, t, e->args)));
+  return str_fmt(c->g, "((int64_t)%s[%s])", cg_bufname(c, t), cg_ix_sum(c, cg_linearize(c, t, e->args)));
 }
 
 /* A sum as "a + b - 3", no outer parentheses (C's + and - associate left). */
-static char *cix_sum(CgCtx *c, const Ix *e) {
-  if (e->kind != IX_ADD) return cix(c, e);
-  if (e->b->kind == IX_CONST && e->b->val < 0) return str_fmt(c->g, "%s - %" PRId64, cix_sum(c, e->a), -e->b->val);
-  return str_fmt(c->g, "%s + %s", cix_sum(c, e->a), cix(c, e->b));
+char *cg_ix_sum(CgCtx *c, const Ix *e) {
+  if (e->kind != IX_ADD) return cg_ix(c, e);
+  if (e->b->kind == IX_CONST && e->b->val < 0) return str_fmt(c->g, "%s - %" PRId64, cg_ix_sum(c, e->a), -e->b->val);
+  return str_fmt(c->g, "%s + %s", cg_ix_sum(c, e->a), cg_ix(c, e->b));
 }
 
-static char *cix(CgCtx *c, const Ix *e) {
+char *cg_ix(CgCtx *c, const Ix *e) {
   Graph *g = c->g;
   switch (e->kind) {
   case IX_CONST: return cg_literal(g, sc_i(e->val), DT_I64);
   case IX_VAR: return str_fmt(g, "i%" PRId64, e->val);
-  case IX_ADD: return str_fmt(g, "(%s)", cix_sum(c, e));
-  case IX_MUL: return str_fmt(g, "%s * %s", cix(c, e->a), cix(c, e->b));
+  case IX_ADD: return str_fmt(g, "(%s)", cg_ix_sum(c, e));
+  case IX_MUL: return str_fmt(g, "%s * %s", cg_ix(c, e->a), cg_ix(c, e->b));
   case IX_DIV:
-    if (nonneg(c, e->a) && e->b->kind == IX_CONST && e->b->val > 0) return str_fmt(g, "(%s / %s)", cix(c, e->a), cix(c, e->b));
-    return str_fmt(g, "jtc_floordiv(%s, %s)", cix(c, e->a), cix(c, e->b));
+    if (nonneg(c, e->a) && e->b->kind == IX_CONST && e->b->val > 0) return str_fmt(g, "(%s / %s)", cg_ix(c, e->a), cg_ix(c, e->b));
+    return str_fmt(g, "jtc_floordiv(%s, %s)", cg_ix(c, e->a), cg_ix(c, e->b));
   case IX_MOD:
-    if (nonneg(c, e->a) && e->b->kind == IX_CONST && e->b->val > 0) return str_fmt(g, "(%s %% %s)", cix(c, e->a), cix(c, e->b));
-    return str_fmt(g, "jtc_floormod(%s, %s)", cix(c, e->a), cix(c, e->b));
-  case IX_MIN: return str_fmt(g, "jtc_min64(%s, %s)", cix(c, e->a), cix(c, e->b));
-  case IX_MAX: return str_fmt(g, "jtc_max64(%s, %s)", cix(c, e->a), cix(c, e->b));
-  case IX_LT: return str_fmt(g, "(%s < %s)", cix(c, e->a), cix(c, e->b));
-  case IX_LE: return str_fmt(g, "(%s <= %s)", cix(c, e->a), cix(c, e->b));
-  case IX_EQ: return str_fmt(g, "(%s == %s)", cix(c, e->a), cix(c, e->b));
-  case IX_NE: return str_fmt(g, "(%s != %s)", cix(c, e->a), cix(c, e->b));
-  case IX_AND: return str_fmt(g, "(%s && %s)", cix(c, e->a), cix(c, e->b));
-  case IX_OR: return str_fmt(g, "(%s || %s)", cix(c, e->a), cix(c, e->b));
-  case IX_SELECT: return str_fmt(g, "(%s ? %s : %s)", cix(c, e->a), cix(c, e->b), cix(c, e->c));
+    if (nonneg(c, e->a) && e->b->kind == IX_CONST && e->b->val > 0) return str_fmt(g, "(%s %% %s)", cg_ix(c, e->a), cg_ix(c, e->b));
+    return str_fmt(g, "jtc_floormod(%s, %s)", cg_ix(c, e->a), cg_ix(c, e->b));
+  case IX_MIN: return str_fmt(g, "jtc_min64(%s, %s)", cg_ix(c, e->a), cg_ix(c, e->b));
+  case IX_MAX: return str_fmt(g, "jtc_max64(%s, %s)", cg_ix(c, e->a), cg_ix(c, e->b));
+  case IX_LT: return str_fmt(g, "(%s < %s)", cg_ix(c, e->a), cg_ix(c, e->b));
+  case IX_LE: return str_fmt(g, "(%s <= %s)", cg_ix(c, e->a), cg_ix(c, e->b));
+  case IX_EQ: return str_fmt(g, "(%s == %s)", cg_ix(c, e->a), cg_ix(c, e->b));
+  case IX_NE: return str_fmt(g, "(%s != %s)", cg_ix(c, e->a), cg_ix(c, e->b));
+  case IX_AND: return str_fmt(g, "(%s && %s)", cg_ix(c, e->a), cg_ix(c, e->b));
+  case IX_OR: return str_fmt(g, "(%s || %s)", cg_ix(c, e->a), cg_ix(c, e->b));
+  case IX_SELECT: return str_fmt(g, "(%s ? %s : %s)", cg_ix(c, e->a), cg_ix(c, e->b), cg_ix(c, e->c));
   case IX_LOAD: return cix_load(c, e);
   default: jtc_unreachable();
   }
 }
 
 /* Linear offset of idx into a row-major tensor of n's shape, simplified. */
-static Ix *linearize(CgCtx *c, const Node *n, Ix *const *idx) {
+Ix *cg_linearize(CgCtx *c, const Node *n, Ix *const *idx) {
   Ix *lin = ix_const(c->g, 0);
   int64_t stride = 1;
   for (int k = n->rank - 1; k >= 0; k--) {
@@ -103,7 +98,7 @@ static Ix *bounds(CgCtx *c, const Node *n, Ix *const *idx) { return pass_bounds_
 
 /* ---- value expressions ---- */
 
-static const char *load_conv(Dtype t) {
+const char *cg_load_conv(Dtype t) {
   return t == DT_F16 ? "jtc_h2f" : t == DT_BF16 ? "jtc_b2f" : "";
 }
 
@@ -112,7 +107,7 @@ const char *cg_store_conv(Dtype t) {
 }
 
 /* fn(x), or x itself when fn is "" */
-static char *wrap(Graph *g, const char *fn, const char *x) {
+char *cg_wrap(Graph *g, const char *fn, const char *x) {
   return *fn ? str_fmt(g, "%s(%s)", fn, x) : str_fmt(g, "%s", x);
 }
 
@@ -137,8 +132,6 @@ static char *cast_expr(CgCtx *c, char *x, Dtype from, Dtype to) {
   }
   return str_fmt(g, "((%s)(%s))", ct, x);
 }
-
-static char *combine(CgCtx *c, ReduceOp op, Dtype t, const char *acc, const char *v);
 
 static void pre_line(CgCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void pre_line(CgCtx *c, const char *fmt, ...) {
@@ -184,8 +177,8 @@ static char *inner_reduction(CgCtx *c, Node *n, Ix *const *idx) {
   }
   char *val = cg_expr(c, src, sidx, false);
   Ix *cond = n->cond ? ix_simplify(g, ix_subst(g, n->cond, src->rank, sidx), c->ndom, c->dom) : NULL;
-  if (cond) pre_line(c, "if (%s) %s = %s;", cix(c, cond), acc, combine(c, n->red, n->dtype, acc, val));
-  else pre_line(c, "%s = %s;", acc, combine(c, n->red, n->dtype, acc, val));
+  if (cond) pre_line(c, "if (%s) %s = %s;", cg_ix(c, cond), acc, cg_combine(c, n->red, n->dtype, acc, val));
+  else pre_line(c, "%s = %s;", acc, cg_combine(c, n->red, n->dtype, acc, val));
   while (opened--) {
     c->pre_depth--;
     pre_line(c, "}");
@@ -198,13 +191,13 @@ char *cg_expr(CgCtx *c, Node *n, Ix *const *idx, bool is_root) {
   if (n == c->row_result) return str_fmt(g, "row[%s]", c->row_at);
   if (n == c->gemm_result) { /* the GEMM already stored it in the root's buffer, same shape */
     c->read[c->k->root->id] = true;
-    return str_fmt(g, "%s[%s]", cg_bufname(c, c->k->root), cix_sum(c, linearize(c, c->k->root, idx)));
+    return str_fmt(g, "%s[%s]", cg_bufname(c, c->k->root), cg_ix_sum(c, cg_linearize(c, c->k->root, idx)));
   }
   if (!is_root && pass_is_scalar_const(n)) return cg_literal(g, dt_load(n->data, n->dtype, 0), n->dtype);
   if (!is_root && pass_is_buffer(n)) {
-    Ix *lin = linearize(c, n, idx);
+    Ix *lin = cg_linearize(c, n, idx);
     c->read[n->id] = true;
-    return wrap(g, load_conv(n->dtype), str_fmt(g, "%s[%s]", cg_bufname(c, n), cix_sum(c, lin)));
+    return cg_wrap(g, cg_load_conv(n->dtype), str_fmt(g, "%s[%s]", cg_bufname(c, n), cg_ix_sum(c, lin)));
   }
   switch (n->kind) {
   case NODE_MAP: {
@@ -228,7 +221,7 @@ char *cg_expr(CgCtx *c, Node *n, Ix *const *idx, bool is_root) {
     char *v = cg_expr(c, src, sidx, false);
     if (n == c->nocheck) return v; /* the row loop's limits keep it in bounds */
     if (!cond) return v;
-    return str_fmt(g, "(%s ? %s : %s)", cix(c, cond), v, cg_literal(g, n->fill, n->dtype));
+    return str_fmt(g, "(%s ? %s : %s)", cg_ix(c, cond), v, cg_literal(g, n->fill, n->dtype));
   }
   case NODE_SCATTER: return inner_reduction(c, n, idx);
   default:
@@ -269,7 +262,7 @@ static void close_loops(CgCtx *c, int n) {
   }
 }
 
-static char *combine(CgCtx *c, ReduceOp op, Dtype t, const char *acc, const char *v) {
+char *cg_combine(CgCtx *c, ReduceOp op, Dtype t, const char *acc, const char *v) {
   Graph *g = c->g;
   bool f = dt_is_float(t);
   const char *sfx = t == DT_F64 ? "" : "f";
@@ -291,7 +284,7 @@ static void vars(CgCtx *c, Ix **idx, int n) {
 }
 
 /* Print the statements the last expression needs, at the current indent. */
-static void flush_pre(CgCtx *c) {
+void cg_flush_pre(CgCtx *c) {
   for (char *line = c->pre.s; line && *line;) {
     char *end = strchr(line, '\n');
     *end = 0;
@@ -307,8 +300,8 @@ static void body_elementwise(CgCtx *c, Node *n) {
   vars(c, idx, n->rank);
   open_loops(c, 0, c->k->nloops);
   char *v = cg_expr(c, n, idx, true);
-  flush_pre(c);
-  cg_line(c, "%s[%s] = %s;", cg_bufname(c, n), cix_sum(c, linearize(c, n, idx)), wrap(c->g, cg_store_conv(n->dtype), v));
+  cg_flush_pre(c);
+  cg_line(c, "%s[%s] = %s;", cg_bufname(c, n), cg_ix_sum(c, cg_linearize(c, n, idx)), cg_wrap(c->g, cg_store_conv(n->dtype), v));
   close_loops(c, c->k->nloops);
 }
 
@@ -323,32 +316,32 @@ static void body_scatter(CgCtx *c, Node *n) {
   const char *out = cg_bufname(c, n);
   Ix *oidx[IR_MAX_RANK];
   for (int j = 0; j < n->rank; j++) oidx[j] = ix_simplify(g, n->idx[j], k->ndom, k->dom);
-  Ix *lin = linearize(c, n, oidx);
+  Ix *lin = cg_linearize(c, n, oidx);
   if (k->acc_reg) {
     open_loops(c, 0, k->nouter);
     cg_line(c, "%s acc = %s;", ct, id);
     open_loops(c, k->nouter, k->nloops);
     char *v = cg_expr(c, src, idx, false);
     JTC_ASSERT(c->pre.len == 0); /* fuse.c keeps reductions out of a reduction's source */
-    if (n->cond) cg_line(c, "if (%s) acc = %s;", cix(c, ix_simplify(g, n->cond, k->ndom, k->dom)), combine(c, n->red, n->dtype, "acc", v));
-    else cg_line(c, "acc = %s;", combine(c, n->red, n->dtype, "acc", v));
+    if (n->cond) cg_line(c, "if (%s) acc = %s;", cg_ix(c, ix_simplify(g, n->cond, k->ndom, k->dom)), cg_combine(c, n->red, n->dtype, "acc", v));
+    else cg_line(c, "acc = %s;", cg_combine(c, n->red, n->dtype, "acc", v));
     close_loops(c, k->nloops - k->nouter);
-    cg_line(c, "%s[%s] = %s;", out, cix_sum(c, lin), wrap(g, cg_store_conv(n->dtype), "acc"));
+    cg_line(c, "%s[%s] = %s;", out, cg_ix_sum(c, lin), cg_wrap(g, cg_store_conv(n->dtype), "acc"));
     close_loops(c, k->nouter);
     return;
   }
-  cg_line(c, "for (int64_t j = 0; j < %" PRId64 "; j++) %s[j] = %s;", n->numel, out, wrap(g, cg_store_conv(n->dtype), id));
+  cg_line(c, "for (int64_t j = 0; j < %" PRId64 "; j++) %s[j] = %s;", n->numel, out, cg_wrap(g, cg_store_conv(n->dtype), id));
   open_loops(c, 0, k->nloops);
   Ix *cond = n->cond ? ix_simplify(g, n->cond, k->ndom, k->dom) : NULL;
   cond = ix_and(g, cond, bounds(c, n, oidx));
   char *v = cg_expr(c, src, idx, false);
   if (cond) {
-    cg_line(c, "if (%s) {", cix(c, cond));
+    cg_line(c, "if (%s) {", cg_ix(c, cond));
     c->indent++;
   }
-  cg_line(c, "const int64_t o = %s;", cix_sum(c, lin));
-  char *cur = wrap(g, load_conv(n->dtype), str_fmt(g, "%s[o]", out));
-  cg_line(c, "%s[o] = %s;", out, wrap(g, cg_store_conv(n->dtype), combine(c, n->red, n->dtype, cur, v)));
+  cg_line(c, "const int64_t o = %s;", cg_ix_sum(c, lin));
+  char *cur = cg_wrap(g, cg_load_conv(n->dtype), str_fmt(g, "%s[o]", out));
+  cg_line(c, "%s[o] = %s;", out, cg_wrap(g, cg_store_conv(n->dtype), cg_combine(c, n->red, n->dtype, cur, v)));
   if (cond) {
     c->indent--;
     cg_line(c, "}");
@@ -395,7 +388,7 @@ static Ix *emit_limits2(CgCtx *c, const Node *w, int v, const char *lo, const ch
       rest_cond = ix_and(g, rest_cond, ix_cmp(g, IX_LE, ix_const(g, 0), d));
       continue;
     }
-    char *rest = cix_sum(c, ix_simplify(g, ix_sub(g, d, ix_mulc(g, ix_var(g, var), coef)), c->ndom, c->dom));
+    char *rest = cg_ix_sum(c, ix_simplify(g, ix_sub(g, d, ix_mulc(g, ix_var(g, var), coef)), c->ndom, c->dom));
     if (coef > 0) cg_line(c, "%s = jtc_max64(%s, -jtc_floordiv(%s, %" PRId64 "));", l, l, rest, coef);
     else cg_line(c, "%s = jtc_min64(%s, jtc_floordiv(%s, %" PRId64 ") + 1);", h, h, rest, -coef);
   }
@@ -422,7 +415,7 @@ static void body_scatter_rows(CgCtx *c, Node *n) {
   cg_line(c, "int64_t lo = 0, hi = %" PRId64 ";", e);
   if (u >= 0) cg_line(c, "int64_t lo2 = 0, hi2 = %" PRId64 ";", eu);
   Ix *rest_cond = emit_limits2(c, k->row_gather, v, "lo", "hi", u, "lo2", "hi2");
-  if (rest_cond) cg_line(c, "if (!%s) continue;", cix(c, ix_simplify(g, rest_cond, c->ndom, c->dom)));
+  if (rest_cond) cg_line(c, "if (!%s) continue;", cg_ix(c, ix_simplify(g, rest_cond, c->ndom, c->dom)));
   c->nocheck = k->row_gather;
   /* the variables' ranges for simplification are their full extents; the limits keep reads in bounds */
   char *val = cg_expr(c, src, idx, false);
@@ -431,13 +424,13 @@ static void body_scatter_rows(CgCtx *c, Node *n) {
   char *cur = u >= 0 ? str_fmt(g, "row[i%d * %" PRId64 " + i%d]", u, e, v) : str_fmt(g, "row[i%d]", v);
   if (u >= 0) cg_line(c, "for (int64_t i%d = lo2; i%d < hi2; i%d++)", u, u, u);
   cg_line(c, "%sfor (int64_t i%d = lo; i%d < hi; i%d++) %s = %s;", u >= 0 ? "  " : "", v, v, v, cur,
-          combine(c, n->red, n->dtype, cur, val));
+          cg_combine(c, n->red, n->dtype, cur, val));
   close_loops(c, k->nloops - k->nouter);
   Ix *oidx[IR_MAX_RANK];
   for (int j = 0; j < n->rank; j++) oidx[j] = ix_simplify(g, n->idx[j], k->ndom, k->dom);
   if (u >= 0) cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)", u, u, eu, u);
   cg_line(c, "%sfor (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) %s[%s] = %s;", u >= 0 ? "  " : "", v, v, e, v,
-          cg_bufname(c, n), cix_sum(c, linearize(c, n, oidx)), wrap(g, cg_store_conv(n->dtype), cur));
+          cg_bufname(c, n), cg_ix_sum(c, cg_linearize(c, n, oidx)), cg_wrap(g, cg_store_conv(n->dtype), cur));
   close_loops(c, k->nouter - inner);
 }
 
@@ -477,7 +470,7 @@ static void body_map_rows(CgCtx *c, Node *root) {
   cg_line(c, "int64_t lo = 0, hi = %" PRId64 ";", e);
   if (u >= 0) cg_line(c, "int64_t lo2 = 0, hi2 = %" PRId64 ";", eu);
   Ix *rest_cond = emit_limits2(c, k->row_gather, v, "lo", "hi", u, "lo2", "hi2");
-  if (rest_cond) cg_line(c, "if (!%s) continue;", cix(c, ix_simplify(g, rest_cond, c->ndom, c->dom)));
+  if (rest_cond) cg_line(c, "if (!%s) continue;", cg_ix(c, ix_simplify(g, rest_cond, c->ndom, c->dom)));
   Ix *ids[IR_MAX_RANK];
   vars(c, ids, src->rank);
   c->nocheck = k->row_gather;
@@ -488,7 +481,7 @@ static void body_map_rows(CgCtx *c, Node *root) {
   char *cur = str_fmt(g, "row[%s]", at);
   if (u >= 0) cg_line(c, "for (int64_t i%d = lo2; i%d < hi2; i%d++)", u, u, u);
   cg_line(c, "%sfor (int64_t i%d = lo; i%d < hi; i%d++) %s = %s;", u >= 0 ? "  " : "", v, v, v, cur,
-          combine(c, s->red, s->dtype, cur, val));
+          cg_combine(c, s->red, s->dtype, cur, val));
   close_loops(c, red);
   /* store through the epilogue */
   c->row_result = s;
@@ -497,7 +490,7 @@ static void body_map_rows(CgCtx *c, Node *root) {
   c->row_result = NULL;
   if (u >= 0) cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)", u, u, eu, u);
   cg_line(c, "%sfor (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) %s[%s] = %s;", u >= 0 ? "  " : "", v, v, e, v,
-          cg_bufname(c, root), cix_sum(c, linearize(c, root, ids)), wrap(g, cg_store_conv(root->dtype), out));
+          cg_bufname(c, root), cg_ix_sum(c, cg_linearize(c, root, ids)), cg_wrap(g, cg_store_conv(root->dtype), out));
   close_loops(c, opened);
 }
 
@@ -597,7 +590,7 @@ static bool segment_provider(CgCtx *c, const Contraction *gm, const bool *used, 
   cg_line(c, "int64_t lo = b, hi = b + seg;");
   if (window) {
     Ix *rest = emit_limits(c, b, v, "lo", "hi");
-    if (rest) cg_line(c, "if (!%s) hi = lo;", cix(c, ix_simplify(g, rest, c->ndom, c->dom)));
+    if (rest) cg_line(c, "if (!%s) hi = lo;", cg_ix(c, ix_simplify(g, rest, c->ndom, c->dom)));
     cg_line(c, "if (lo > b + seg) lo = b + seg;");
     cg_line(c, "if (hi < lo) hi = lo;");
     cg_line(c, "for (int64_t t = b; t < lo; t++) dst[j + t - b] = 0.0f;");
@@ -785,7 +778,7 @@ static void body_gemm(CgCtx *c, const char *kname) {
   if (!gm->apacked) cg_line(c, "%s_pack_a(&ctx, %s);", kname, scratch);
   /* scratch: [A packed per run][C^T][packed B blocks, one per thread] */
   int64_t ct = c->p->gemm_apack_floats, boff = ct + c->p->gemm_ct_floats;
-  char *bs = cix_sum(c, base);
+  char *bs = cg_ix_sum(c, base);
   const char *cdst = gm->transposed ? str_fmt(g, "%s + %" PRId64, scratch, ct) : str_fmt(g, "%s + %s", cg_bufname(c, root), bs);
   const char *epi = "NULL";
   if (gm->epi) {
