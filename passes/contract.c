@@ -328,8 +328,8 @@ void pass_contract(Plan *p) {
     }
     Contraction c = {0};
     if (!classify(p, s, &c)) continue;
-    if (packable(g, &c, c.aop)) c.apacked = pack_const_a(p, &c);
-    if (!c.apacked && c.M <= 64 && c.N > 1 && packable(g, &c, c.bop)) {
+    if (!p->gpu && packable(g, &c, c.aop)) c.apacked = pack_const_a(p, &c);
+    if (!p->gpu && !c.apacked && c.M <= 64 && c.N > 1 && packable(g, &c, c.bop)) {
       transpose_roles(&c);
       c.apacked = pack_const_a(p, &c);
       if (!c.apacked) transpose_roles(&c);

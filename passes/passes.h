@@ -35,6 +35,18 @@ typedef struct {
   double lo, hi;
 } Contraction;
 
+/* How a CUDA kernel maps its loop nest onto threads (pass_launch; Plan.gpu only). */
+typedef enum {
+  GPU_NONE,
+  GPU_ELEMENTS,     /* one thread per element of the domain (grid-stride) */
+  GPU_OUTPUTS,      /* register reduction: one thread per output, the reduced loops in that thread */
+  GPU_BLOCK_REDUCE, /* few outputs, long reductions: one block per output, a warp-shuffle and shared-memory tree */
+  GPU_ATOMIC,       /* shared write indices, an add: fill with 0, then atomicAdd from every source element */
+  GPU_SERIAL,       /* shared write indices, order matters (assign, mul, max of f16...): one thread, in order */
+  GPU_GEMM,         /* contraction: 64x64 output tiles, A and B tiles through shared memory, 4x4 per thread */
+} GpuMap;
+extern const char *const gpu_map_names[];
+
 /* A kernel computes one materialized node (root) with its inlined producers. */
 typedef struct {
   Node *root;
@@ -52,6 +64,10 @@ typedef struct {
   int row_var2;               /* ... and this one just outside it (a plane of accumulators), or -1 */
   Node *row_gather;           /* ... and this GATHER's bounds become that loop's limits; else NULL */
   Node *row_scatter;          /* a MAP root's fused window reduction run this way (its epilogue on store), or NULL */
+  GpuMap gpu;                 /* pass_launch: the thread mapping; the rest is its launch shape */
+  int gpu_block;              /* threads per block */
+  int64_t gpu_grid[3];        /* blocks (x, y, z) */
+  int64_t gpu_items;          /* work items the grid strides over: elements, outputs, or tiles' outer count */
 } Kernel;
 
 typedef enum { BUF_INPUT, BUF_OUTPUT, BUF_CONST, BUF_ARENA } BufKind;
@@ -68,6 +84,7 @@ typedef struct {
   int64_t gemm_apack_floats;   /* the largest A packed at run time (shared, before the GEMM) */
   int64_t gemm_ct_floats;      /* the largest transposed result (after the A region) */
   bool naive;                  /* --naive: no epilogue fusion, GEMMs or row loops (the reference schedule) */
+  bool gpu;                    /* --target=cuda: GEMMs keep their operands as they are (no packing, no C^T), no row loops */
 } Plan;
 
 typedef struct {
@@ -84,6 +101,8 @@ extern const int pass_count;
 Plan *pass_run_all(Graph *g, const char *dump_after, FILE *dump);
 /* The same with the optimizing schedules off (tests compare both). */
 Plan *pass_run_naive(Graph *g, const char *dump_after, FILE *dump);
+/* The schedule for the CUDA printer (Plan.gpu). */
+Plan *pass_run_gpu(Graph *g, const char *dump_after, FILE *dump);
 void pass_dump(FILE *f, const Plan *p, const char *title);
 /* Verify the graph's invariants (kinds, arity, shapes, map ranks); internal error on failure. */
 void pass_verify(const Plan *p, const char *after);
@@ -113,5 +132,6 @@ int pass_bound_atoms(Graph *g, Ix *cond, Ix **atoms, int max);
 /* Which domain variables the inlined cone of operand x (indexed by the domain's own variables) reads. */
 bool pass_operand_vars(Graph *g, const Node *x, int nvars, bool *used);
 void pass_memplan(Plan *p);
+void pass_launch(Plan *p);
 
 #endif

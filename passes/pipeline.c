@@ -13,6 +13,7 @@ const Pass pass_list[] = {
   {"contract", pass_contract, "run contractions (conv, matmul) as packed GEMMs; pack constant A at compile time"},
   {"rows", pass_rows, "windowed reductions (depthwise conv, pooling): output rows innermost, bounds as loop limits"},
   {"memplan", pass_memplan, "liveness and best-fit offsets in one static arena"},
+  {"launch", pass_launch, "CUDA only: each kernel's thread mapping, block and grid"},
 };
 const int pass_count = (int)(sizeof pass_list / sizeof pass_list[0]);
 
@@ -78,6 +79,9 @@ void pass_dump(FILE *f, const Plan *p, const char *title) {
     fprintf(f, "]");
     if (k->acc_reg) fprintf(f, ", register accumulator over the inner %d", k->nloops - k->nouter);
     if (k->npar) fprintf(f, ", parallel outer %d", k->npar);
+    if (k->gpu)
+      fprintf(f, ", CUDA %s: %" PRId64 " items, grid (%" PRId64 ",%" PRId64 ",%" PRId64 ") x %d threads", gpu_map_names[k->gpu],
+              k->gpu_items, k->gpu_grid[0], k->gpu_grid[1], k->gpu_grid[2], k->gpu_block);
     if (k->row_scatter) fprintf(f, ", epilogue over the fused window %%%d", k->row_scatter->id);
     if (k->row_gather && k->row_var2 >= 0)
       fprintf(f, ", plane loops i%d, i%d (bounds of %%%d as limits)", k->row_var2, k->row_var, k->row_gather->id);
@@ -96,12 +100,13 @@ void pass_dump(FILE *f, const Plan *p, const char *title) {
   }
 }
 
-static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive);
+static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive, bool gpu);
 
-Plan *pass_run_all(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, false); }
-Plan *pass_run_naive(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, true); }
+Plan *pass_run_all(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, false, false); }
+Plan *pass_run_naive(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, true, false); }
+Plan *pass_run_gpu(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, false, true); }
 
-static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive) {
+static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive, bool gpu) {
   jmp_buf jb;
   jmp_buf *saved = g->on_error;
   g->on_error = &jb;
@@ -109,6 +114,7 @@ static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive) {
   Plan *p = ir_alloc(g, sizeof *p);
   p->g = g;
   p->naive = naive;
+  p->gpu = gpu;
   if (setjmp(jb)) {
     g->on_error = saved;
     return NULL;

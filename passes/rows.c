@@ -115,7 +115,7 @@ void pass_rows(Plan *p) {
     k->row_var = k->row_var2 = -1;
     k->row_gather = NULL;
     k->row_scatter = NULL;
-    if (p->naive || k->gemm) continue;
+    if (p->naive || p->gpu || k->gemm) continue;
     Node *n = k->root;
     int v;
     Node *win;

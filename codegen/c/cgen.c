@@ -23,7 +23,7 @@ extern const char jtc_rt_gemm[];
 /* ---- names ---- */
 
 /* prefix + s with every run of non-alphanumerics turned into one '_' (none leading or trailing) */
-static char *sanitize(Graph *g, const char *prefix, const char *s) {
+char *cg_sanitize(Graph *g, const char *prefix, const char *s) {
   Str b;
   str_init(&b, g);
   str_cat(&b, "%s", prefix);
@@ -45,19 +45,19 @@ static bool name_taken(CgCtx *c, const char *s) {
   return false;
 }
 
-static void assign_name(CgCtx *c, Node *n) {
+void cg_assign_name(CgCtx *c, Node *n) {
   const char *base;
   switch (pass_buf_kind(n)) {
-  case BUF_INPUT: base = sanitize(c->g, "in_", n->name); break;
-  case BUF_CONST: base = n->name ? sanitize(c->g, "w_", n->name) : str_fmt(c->g, "c%d", n->id); break;
+  case BUF_INPUT: base = cg_sanitize(c->g, "in_", n->name); break;
+  case BUF_CONST: base = n->name ? cg_sanitize(c->g, "w_", n->name) : str_fmt(c->g, "c%d", n->id); break;
   case BUF_OUTPUT: {
     const char *nm = NULL;
     for (int k = 0; k < c->g->noutputs; k++)
       if (c->g->outputs[k] == n) { nm = c->g->output_names[k]; break; }
-    base = sanitize(c->g, "out_", nm);
+    base = cg_sanitize(c->g, "out_", nm);
     break;
   }
-  default: base = n->origin ? sanitize(c->g, str_fmt(c->g, "t%d_", n->id), n->origin) : str_fmt(c->g, "t%d", n->id); break;
+  default: base = n->origin ? cg_sanitize(c->g, str_fmt(c->g, "t%d_", n->id), n->origin) : str_fmt(c->g, "t%d", n->id); break;
   }
   char *s = (char *)base;
   for (int k = 2; name_taken(c, s); k++) s = str_fmt(c->g, "%s_%d", base, k);
@@ -70,7 +70,7 @@ const char *cg_bufname(CgCtx *c, const Node *n) {
 }
 
 /* Text from the model, safe inside a C comment. */
-static char *comment_safe(Graph *g, const char *s) {
+char *cg_comment_safe(Graph *g, const char *s) {
   Str b;
   str_init(&b, g);
   for (; s && *s; s++) {
@@ -82,7 +82,7 @@ static char *comment_safe(Graph *g, const char *s) {
 }
 
 /* Text from the model as a C string literal body. */
-static char *c_escape(Graph *g, const char *s) {
+char *cg_c_escape(Graph *g, const char *s) {
   Str b;
   str_init(&b, g);
   for (; s && *s; s++) {
@@ -94,23 +94,21 @@ static char *c_escape(Graph *g, const char *s) {
   return b.s;
 }
 
-static const char *basename_of(const char *path) {
+const char *cg_basename(const char *path) {
   const char *s = strrchr(path, '/');
   return s ? s + 1 : path;
 }
 
 /* ---- constants ---- */
 
-typedef struct { bool embed; int64_t bytes; uint64_t hash; int64_t *offset; } Weights;
-
 /* A constant printed as an array: not a scalar (those print inline) and read by some kernel. */
-static bool is_array_const(const CgCtx *c, const Node *n) {
+bool cg_is_array_const(const CgCtx *c, const Node *n) {
   return n->kind == NODE_LEAF && n->leaf == LEAF_CONST && !pass_is_scalar_const(n) && c->ever_read[n->id];
 }
 
-static void print_array(CgCtx *c, const Node *n) {
+void cg_print_array(CgCtx *c, const Node *n, const char *name) {
   FILE *f = c->f;
-  fprintf(f, "static const %s %s[%" PRId64 "] = {", dt_ctype(n->dtype), cg_bufname(c, n), n->numel ? n->numel : 1);
+  fprintf(f, "static const %s %s[%" PRId64 "] = {", dt_ctype(n->dtype), name, n->numel ? n->numel : 1);
   for (int64_t i = 0; i < n->numel; i++) {
     fprintf(f, "%s", i % 8 ? " " : "\n  ");
     Scalar v = dt_load(n->data, n->dtype, i);
@@ -130,27 +128,35 @@ static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n) {
   return h;
 }
 
-static int write_weights_file(CgCtx *c, Weights *w, const char *path) {
+void cg_weights_layout(CgCtx *c, Weights *w) {
   const Plan *p = c->p;
   int64_t off = 0;
+  w->offset = ir_alloc_array(c->g, (size_t)c->g->nnodes, sizeof(int64_t));
   for (int i = 0; i < p->nnodes; i++) {
     Node *n = p->nodes[i];
-    if (!is_array_const(c, n)) continue;
+    if (!cg_is_array_const(c, n)) continue;
     w->offset[n->id] = off;
     off += (n->numel * (int64_t)dt_size(n->dtype) + 63) & ~(int64_t)63;
   }
   w->bytes = off;
-  FILE *f = fopen(path, "wb");
-  if (!f) { fprintf(stderr, "jtc: cannot write %s\n", path); return -1; }
   static const unsigned char zeros[64];
   uint64_t h = 1469598103934665603ULL;
   for (int i = 0; i < p->nnodes; i++) {
     Node *n = p->nodes[i];
-    if (!is_array_const(c, n)) continue;
+    if (!cg_is_array_const(c, n)) continue;
     size_t bytes = (size_t)n->numel * dt_size(n->dtype), pad = ((bytes + 63) & ~(size_t)63) - bytes;
     h = fnv1a(fnv1a(h, n->data, bytes), zeros, pad);
   }
   w->hash = h;
+}
+
+int cg_write_weights_file(CgCtx *c, Weights *w, const char *path) {
+  const Plan *p = c->p;
+  int64_t off = w->bytes;
+  static const unsigned char zeros[64];
+  uint64_t h = w->hash;
+  FILE *f = fopen(path, "wb");
+  if (!f) { fprintf(stderr, "jtc: cannot write %s\n", path); return -1; }
   unsigned char head[24] = "JTCWGT01";
   for (int k = 0; k < 8; k++) {
     head[8 + k] = (unsigned char)((uint64_t)off >> (8 * k));
@@ -159,7 +165,7 @@ static int write_weights_file(CgCtx *c, Weights *w, const char *path) {
   bool ok = fwrite(head, 1, 24, f) == 24;
   for (int i = 0; i < p->nnodes && ok; i++) {
     Node *n = p->nodes[i];
-    if (!is_array_const(c, n)) continue;
+    if (!cg_is_array_const(c, n)) continue;
     size_t bytes = (size_t)n->numel * dt_size(n->dtype), pad = ((bytes + 63) & ~(size_t)63) - bytes;
     ok = fwrite(n->data, 1, bytes, f) == bytes && fwrite(zeros, 1, pad, f) == pad;
   }
@@ -169,8 +175,9 @@ static int write_weights_file(CgCtx *c, Weights *w, const char *path) {
 
 /* ---- kernels ---- */
 
-/* The buffers a kernel reads (not constants: those are file-level statics), in first-use order. */
-static const Node **kernel_params(CgCtx *c, const Kernel *k, int *nb) {
+/* The buffers a kernel may read, in first-use order; constants only with consts
+ * (in C they are file-level statics, in CUDA device pointers passed in). */
+const Node **cg_kernel_params(CgCtx *c, const Kernel *k, int *nb, bool consts) {
   size_t cap = 1;
   for (int f = -1; f < k->nfused; f++) cap += (size_t)(f < 0 ? k->root : k->fused[f])->nin;
   const Node **bufs = ir_alloc_array(c->g, cap, sizeof *bufs);
@@ -179,7 +186,7 @@ static const Node **kernel_params(CgCtx *c, const Kernel *k, int *nb) {
     Node *n = f < 0 ? k->root : k->fused[f];
     for (int e = 0; e < n->nin; e++) {
       Node *b = n->in[e];
-      if (!pass_is_buffer(b) || pass_is_scalar_const(b) || pass_buf_kind(b) == BUF_CONST) continue;
+      if (!pass_is_buffer(b) || pass_is_scalar_const(b) || (!consts && pass_buf_kind(b) == BUF_CONST)) continue;
       bool dup = false;
       for (int j = 0; j < *nb; j++) dup |= bufs[j] == b;
       if (!dup) bufs[(*nb)++] = b;
@@ -188,12 +195,12 @@ static const Node **kernel_params(CgCtx *c, const Kernel *k, int *nb) {
   return bufs;
 }
 
-static const char *kernel_name(CgCtx *c, int j) {
+const char *cg_kernel_name(CgCtx *c, int j) {
   const Node *n = c->p->kernels[j].root;
-  return sanitize(c->g, str_fmt(c->g, "k%d_", j), n->origin ? n->origin : node_kind_names[n->kind]);
+  return cg_sanitize(c->g, str_fmt(c->g, "k%d_", j), n->origin ? n->origin : node_kind_names[n->kind]);
 }
 
-static void print_node_comment(CgCtx *c, const Node *n) {
+void cg_node_comment(CgCtx *c, const Node *n) {
   char *text = NULL;
   size_t len = 0;
   FILE *m = open_memstream(&text, &len);
@@ -201,7 +208,7 @@ static void print_node_comment(CgCtx *c, const Node *n) {
   ir_print_node(m, n);
   fclose(m);
   if (len && text[len - 1] == '\n') text[len - 1] = 0;
-  fprintf(c->f, " *   %s\n", comment_safe(c->g, text));
+  fprintf(c->f, " *   %s\n", cg_comment_safe(c->g, text));
   free(text);
 }
 
@@ -211,9 +218,9 @@ static void print_kernel(CgCtx *c, int j) {
   c->k = k;
   Node *root = k->root;
   int nb;
-  const Node **bufs = kernel_params(c, k, &nb);
+  const Node **bufs = cg_kernel_params(c, k, &nb, false);
   memset(c->read, 0, (size_t)c->g->nnodes * sizeof *c->read);
-  c->kname = kernel_name(c, j);
+  c->kname = cg_kernel_name(c, j);
   char *helpers = k->gemm ? cg_gemm_helpers(c, c->kname) : NULL;
   FILE *out = c->f;
   char *body = NULL;
@@ -232,12 +239,12 @@ static void print_kernel(CgCtx *c, int j) {
   if (helpers) fputs(helpers, c->f);
   c->kparams[j] = bufs;
   c->nkparams[j] = nb;
-  fprintf(c->f, "\n/* kernel %d: %s '%s'\n", j, comment_safe(c->g, root->origin_op ? root->origin_op : "?"),
-          comment_safe(c->g, root->origin ? root->origin : "?"));
-  print_node_comment(c, root);
-  for (int f = 0; f < k->nfused; f++) print_node_comment(c, k->fused[f]);
+  fprintf(c->f, "\n/* kernel %d: %s '%s'\n", j, cg_comment_safe(c->g, root->origin_op ? root->origin_op : "?"),
+          cg_comment_safe(c->g, root->origin ? root->origin : "?"));
+  cg_node_comment(c, root);
+  for (int f = 0; f < k->nfused; f++) cg_node_comment(c, k->fused[f]);
   fprintf(c->f, " */\n");
-  fprintf(c->f, "static void %s(%s *restrict %s", kernel_name(c, j), dt_ctype(root->dtype), cg_bufname(c, root));
+  fprintf(c->f, "static void %s(%s *restrict %s", cg_kernel_name(c, j), dt_ctype(root->dtype), cg_bufname(c, root));
   for (int b = 0; b < nb; b++) fprintf(c->f, ", const %s *restrict %s", dt_ctype(bufs[b]->dtype), cg_bufname(c, bufs[b]));
   fprintf(c->f, ") {\n%s}\n", body);
   free(body);
@@ -245,27 +252,27 @@ static void print_kernel(CgCtx *c, int j) {
 
 /* ---- the header ---- */
 
-static void upper(char *dst, const char *src, size_t n) {
+void cg_upper(char *dst, const char *src, size_t n) {
   size_t i = 0;
   for (; src[i] && i + 1 < n; i++) dst[i] = (char)toupper((unsigned char)src[i]);
   dst[i] = 0;
 }
 
 static void print_shape_comment(FILE *f, const char *what, int k, const char *name, const Node *n, Graph *g) {
-  fprintf(f, "/* %s %d '%s': %s[", what, k, comment_safe(g, name), dt_name(n->dtype));
+  fprintf(f, "/* %s %d '%s': %s[", what, k, cg_comment_safe(g, name), dt_name(n->dtype));
   for (int d = 0; d < n->rank; d++) fprintf(f, "%s%" PRId64, d ? "," : "", n->dims[d]);
   fprintf(f, "] */\n");
 }
 
-static int write_header(CgCtx *c, const CgOptions *o) {
+int cg_write_header(CgCtx *c, const CgOptions *o, const char *extra) {
   Graph *g = c->g;
   FILE *f = fopen(o->h_path, "w");
   if (!f) { fprintf(stderr, "jtc: cannot write %s\n", o->h_path); return -1; }
   char P[64];
-  upper(P, o->prefix, sizeof P);
+  cg_upper(P, o->prefix, sizeof P);
   const char *p = o->prefix;
-  fprintf(f, "/* %s: generated by jtc %s from %s. Do not edit. */\n", basename_of(o->h_path), JTC_VERSION,
-          comment_safe(g, basename_of(o->model)));
+  fprintf(f, "/* %s: generated by jtc %s from %s. Do not edit. */\n", cg_basename(o->h_path), JTC_VERSION,
+          cg_comment_safe(g, cg_basename(o->model)));
   fprintf(f, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", P, P);
   fprintf(f, "#define %s_NUM_INPUTS  %d\n#define %s_NUM_OUTPUTS %d\n", P, g->ninputs, P, g->noutputs);
   fprintf(f, "#define %s_ARENA_BYTES %" PRId64 " /* activations, in one static buffer */\n\n", P, c->p->arena_bytes);
@@ -282,6 +289,7 @@ static int write_header(CgCtx *c, const CgOptions *o) {
   fprintf(f, "int  %s_run(const void *const inputs[], void *const outputs[]);\n", p);
   fprintf(f, "void %s_free(void);\n", p);
   fprintf(f, "/* Why the last call failed, or \"\". */\nconst char *%s_last_error(void);\n", p);
+  if (extra) fputs(extra, f);
   fprintf(f, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
   if (fclose(f) != 0) { fprintf(stderr, "jtc: error writing %s\n", o->h_path); return -1; }
   return 0;
@@ -289,23 +297,23 @@ static int write_header(CgCtx *c, const CgOptions *o) {
 
 /* ---- the source ---- */
 
-static void print_api_tables(CgCtx *c, const char *p) {
+void cg_api_tables(CgCtx *c, const char *p) {
   Graph *g = c->g;
   FILE *f = c->f;
   fprintf(f, "\nconst char *const %s_input_names[%d] = {", p, g->ninputs ? g->ninputs : 1);
-  for (int k = 0; k < g->ninputs; k++) fprintf(f, "%s\"%s\"", k ? ", " : "", c_escape(g, g->inputs[k]->name));
+  for (int k = 0; k < g->ninputs; k++) fprintf(f, "%s\"%s\"", k ? ", " : "", cg_c_escape(g, g->inputs[k]->name));
   fprintf(f, "%s};\nconst size_t %s_input_sizes[%d] = {", g->ninputs ? "" : "0", p, g->ninputs ? g->ninputs : 1);
   for (int k = 0; k < g->ninputs; k++)
     fprintf(f, "%s%" PRId64, k ? ", " : "", g->inputs[k]->numel * (int64_t)dt_size(g->inputs[k]->dtype));
   fprintf(f, "%s};\nconst char *const %s_output_names[%d] = {", g->ninputs ? "" : "0", p, g->noutputs ? g->noutputs : 1);
-  for (int k = 0; k < g->noutputs; k++) fprintf(f, "%s\"%s\"", k ? ", " : "", c_escape(g, g->output_names[k]));
+  for (int k = 0; k < g->noutputs; k++) fprintf(f, "%s\"%s\"", k ? ", " : "", cg_c_escape(g, g->output_names[k]));
   fprintf(f, "%s};\nconst size_t %s_output_sizes[%d] = {", g->noutputs ? "" : "0", p, g->noutputs ? g->noutputs : 1);
   for (int k = 0; k < g->noutputs; k++)
     fprintf(f, "%s%" PRId64, k ? ", " : "", g->outputs[k]->numel * (int64_t)dt_size(g->outputs[k]->dtype));
   fprintf(f, "%s};\n", g->noutputs ? "" : "0");
 }
 
-static int first_output_index(Graph *g, const Node *n) {
+int cg_first_output(Graph *g, const Node *n) {
   for (int k = 0; k < g->noutputs; k++)
     if (g->outputs[k] == n) return k;
   return -1;
@@ -340,7 +348,7 @@ static void print_run(CgCtx *c, const char *p, const Weights *w) {
       any_input = true;
       break;
     case BUF_OUTPUT:
-      if (n->kind != NODE_LEAF) fprintf(f, "  %s *%s = (%s *)outputs[%d];\n", t, c->names[n->id], t, first_output_index(g, n));
+      if (n->kind != NODE_LEAF) fprintf(f, "  %s *%s = (%s *)outputs[%d];\n", t, c->names[n->id], t, cg_first_output(g, n));
       break;
     case BUF_ARENA: fprintf(f, "  %s *%s = (%s *)(%s_arena + %" PRId64 ");\n", t, c->names[n->id], t, p, n->offset); break;
     default: break;
@@ -352,7 +360,7 @@ static void print_run(CgCtx *c, const char *p, const Weights *w) {
     const Kernel *k = &pl->kernels[j];
     int nb = c->nkparams[j];
     const Node **bufs = c->kparams[j];
-    fprintf(f, "  %s(%s", kernel_name(c, j), cg_bufname(c, k->root));
+    fprintf(f, "  %s(%s", cg_kernel_name(c, j), cg_bufname(c, k->root));
     for (int b = 0; b < nb; b++) fprintf(f, ", %s", cg_bufname(c, bufs[b]));
     fprintf(f, ");\n");
   }
@@ -360,7 +368,7 @@ static void print_run(CgCtx *c, const char *p, const Weights *w) {
   for (int k = 0; k < g->noutputs; k++) {
     Node *n = g->outputs[k];
     size_t bytes = (size_t)n->numel * dt_size(n->dtype);
-    int first = first_output_index(g, n);
+    int first = cg_first_output(g, n);
     if (n->kind == NODE_LEAF && pass_is_scalar_const(n)) {
       fprintf(f, "  { %s v = %s; memcpy(outputs[%d], &v, %zu); }\n", dt_ctype(n->dtype),
               n->dtype == DT_F16 || n->dtype == DT_BF16
@@ -386,21 +394,21 @@ static void print_init_free(CgCtx *c, const char *p, const Weights *w, const CgO
   }
   fprintf(f, "\nint %s_init(const char *weights_path) {\n", p);
   fprintf(f, "  if (%s_blob) return 0;\n", p);
-  fprintf(f, "  if (!weights_path) weights_path = \"%s\";\n", c_escape(g, o->weights_path));
+  fprintf(f, "  if (!weights_path) weights_path = \"%s\";\n", cg_c_escape(g, o->weights_path));
   fprintf(f, "  if (jtc_load_weights(weights_path, UINT64_C(%" PRIu64 "), UINT64_C(0x%016" PRIx64 "), &%s_blob, %s_err, sizeof %s_err)) return -1;\n",
           (uint64_t)w->bytes, w->hash, p, p, p);
   for (int i = 0; i < c->p->nnodes; i++) {
     Node *n = c->p->nodes[i];
-    if (!is_array_const(c, n)) continue;
+    if (!cg_is_array_const(c, n)) continue;
     fprintf(f, "  %s = (const %s *)(%s_blob + %" PRId64 ");\n", cg_bufname(c, n), dt_ctype(n->dtype), p, w->offset[n->id]);
   }
   fprintf(f, "  %s_err[0] = 0;\n  return 0;\n}\n", p);
   fprintf(f, "\nvoid %s_free(void) {\n  free(%s_blob);\n  %s_blob = NULL;\n}\n", p, p, p);
 }
 
-int cgc_write(Plan *pl, const CgOptions *o) {
+void cg_ctx_init(CgCtx *c, Plan *pl, const CgOptions *o) {
   Graph *g = pl->g;
-  CgCtx cx = {0}, *c = &cx;
+  memset(c, 0, sizeof *c);
   c->p = pl;
   c->g = g;
   c->names = ir_alloc_array(g, (size_t)g->nnodes, sizeof(char *));
@@ -413,8 +421,14 @@ int cgc_write(Plan *pl, const CgOptions *o) {
   c->nkparams = ir_alloc_array(g, (size_t)pl->nkernels + 1, sizeof(int));
   for (int i = 0; i < pl->nnodes; i++) {
     Node *n = pl->nodes[i];
-    if (pass_is_buffer(n) && !pass_is_scalar_const(n)) assign_name(c, n);
+    if (pass_is_buffer(n) && !pass_is_scalar_const(n)) cg_assign_name(c, n);
   }
+}
+
+int cgc_write(Plan *pl, const CgOptions *o) {
+  Graph *g = pl->g;
+  CgCtx cx, *c = &cx;
+  cg_ctx_init(c, pl, o);
   /* kernels first, to memory: they decide which constants are read */
   char *ktext = NULL;
   size_t klen = 0;
@@ -427,11 +441,11 @@ int cgc_write(Plan *pl, const CgOptions *o) {
   for (int k = 0; k < g->noutputs; k++) c->ever_read[g->outputs[k]->id] = true;
   pl->const_bytes = 0;
   for (int i = 0; i < pl->nnodes; i++)
-    if (is_array_const(c, pl->nodes[i])) pl->const_bytes += pl->nodes[i]->numel * (int64_t)dt_size(pl->nodes[i]->dtype);
+    if (cg_is_array_const(c, pl->nodes[i])) pl->const_bytes += pl->nodes[i]->numel * (int64_t)dt_size(pl->nodes[i]->dtype);
   Weights w = {0};
   w.embed = o->weights == WEIGHTS_EMBED || (o->weights == WEIGHTS_AUTO && pl->const_bytes <= o->embed_limit);
-  w.offset = ir_alloc_array(g, (size_t)g->nnodes, sizeof(int64_t));
-  if ((!w.embed && write_weights_file(c, &w, o->weights_path)) || write_header(c, o)) {
+  cg_weights_layout(c, &w);
+  if ((!w.embed && cg_write_weights_file(c, &w, o->weights_path)) || cg_write_header(c, o, NULL)) {
     free(ktext);
     return -1;
   }
@@ -439,13 +453,13 @@ int cgc_write(Plan *pl, const CgOptions *o) {
   if (!c->f) { fprintf(stderr, "jtc: cannot write %s\n", o->c_path); free(ktext); return -1; }
   FILE *f = c->f;
   const char *p = o->prefix;
-  fprintf(f, "/* %s: generated by jtc %s from %s", basename_of(o->c_path), JTC_VERSION, comment_safe(g, basename_of(o->model)));
-  if (g->model_desc) fprintf(f, " (%s)", comment_safe(g, g->model_desc));
-  fprintf(f, ".\n * Command: %s\n", comment_safe(g, o->command ? o->command : "jtc"));
+  fprintf(f, "/* %s: generated by jtc %s from %s", cg_basename(o->c_path), JTC_VERSION, cg_comment_safe(g, cg_basename(o->model)));
+  if (g->model_desc) fprintf(f, " (%s)", cg_comment_safe(g, g->model_desc));
+  fprintf(f, ".\n * Command: %s\n", cg_comment_safe(g, o->command ? o->command : "jtc"));
   fprintf(f, " * %d kernels, arena %" PRId64 " bytes, constants %" PRId64 " bytes (%s).\n", pl->nkernels, pl->arena_bytes,
           pl->const_bytes, w.embed ? "embedded" : "loaded from the .weights file");
-  fprintf(f, " * Build: cc -std=c11 -O2 [-fopenmp] -c %s */\n", basename_of(o->c_path));
-  fprintf(f, "#include \"%s\"\n\n#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <string.h>\n", basename_of(o->h_path));
+  fprintf(f, " * Build: cc -std=c11 -O2 [-fopenmp] -c %s */\n", cg_basename(o->c_path));
+  fprintf(f, "#include \"%s\"\n\n#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <string.h>\n", cg_basename(o->h_path));
   if (!w.embed) fprintf(f, "#include <stdlib.h>\n");
   fprintf(f, "#ifdef _OPENMP\n#include <omp.h>\n#endif\n\n%s", jtc_rt_helpers);
   if (!w.embed) fprintf(f, "\n%s", jtc_rt_weights);
@@ -454,7 +468,7 @@ int cgc_write(Plan *pl, const CgOptions *o) {
   if (pl->arena_bytes) fprintf(f, "static _Alignas(64) unsigned char %s_arena[%" PRId64 "];\n", p, pl->arena_bytes);
   if (any_gemm) {
     char P[64];
-    upper(P, p, sizeof P);
+    cg_upper(P, p, sizeof P);
     fprintf(f, "\n%s", jtc_rt_gemm);
     fprintf(f, "\n/* GEMM scratch: packed B blocks for up to %s_GEMM_THREADS threads, then A packed per run */\n", P);
     fprintf(f, "#ifndef %s_GEMM_THREADS\n#define %s_GEMM_THREADS 4\n#endif\n", P, P);
@@ -464,15 +478,15 @@ int cgc_write(Plan *pl, const CgOptions *o) {
   bool any_const = false;
   for (int i = 0; i < pl->nnodes; i++) {
     Node *n = pl->nodes[i];
-    if (!is_array_const(c, n)) continue;
+    if (!cg_is_array_const(c, n)) continue;
     if (!any_const) fprintf(f, "\n/* constants */\n");
     any_const = true;
-    if (w.embed) print_array(c, n);
+    if (w.embed) cg_print_array(c, n, cg_bufname(c, n));
     else fprintf(f, "static const %s *%s; /* %" PRId64 " elements */\n", dt_ctype(n->dtype), cg_bufname(c, n), n->numel);
   }
   fwrite(ktext, 1, klen, f);
   free(ktext);
-  print_api_tables(c, p);
+  cg_api_tables(c, p);
   print_init_free(c, p, &w, o);
   print_run(c, p, &w);
   fprintf(f, "\nconst char *%s_last_error(void) { return %s_err; }\n", p, p);

@@ -51,6 +51,32 @@ const char *cg_load_conv(Dtype t);
 void cg_flush_pre(CgCtx *c);
 void cg_line(CgCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cg_kernel_body(CgCtx *c);
+
+/* ---- cgen.c: the parts of the file around the kernels, shared with the CUDA printer ---- */
+typedef struct { bool embed; int64_t bytes; uint64_t hash; int64_t *offset; } Weights;
+/* Fill c for printing pl: buffer names, per-id tables. */
+void cg_ctx_init(CgCtx *c, Plan *pl, const CgOptions *o);
+void cg_assign_name(CgCtx *c, Node *n);
+/* prefix + s, non-alphanumerics turned into single '_' */
+char *cg_sanitize(Graph *g, const char *prefix, const char *s);
+char *cg_comment_safe(Graph *g, const char *s); /* model text, safe inside a comment */
+char *cg_c_escape(Graph *g, const char *s);     /* model text as a string literal body */
+const char *cg_basename(const char *path);
+void cg_upper(char *dst, const char *src, size_t n);
+/* A constant printed as an array: not a scalar (those print inline) and read by some kernel. */
+bool cg_is_array_const(const CgCtx *c, const Node *n);
+void cg_print_array(CgCtx *c, const Node *n, const char *name);
+/* Lay the array constants out at 64-byte offsets (w->offset, bytes, hash) ... */
+void cg_weights_layout(CgCtx *c, Weights *w);
+/* ... and write them so as a .weights file. */
+int cg_write_weights_file(CgCtx *c, Weights *w, const char *path);
+const Node **cg_kernel_params(CgCtx *c, const Kernel *k, int *nb, bool consts);
+const char *cg_kernel_name(CgCtx *c, int j);
+void cg_node_comment(CgCtx *c, const Node *n);
+/* The header of DESIGN.md's contract; extra (or NULL) adds declarations. */
+int cg_write_header(CgCtx *c, const CgOptions *o, const char *extra);
+void cg_api_tables(CgCtx *c, const char *p);
+int cg_first_output(Graph *g, const Node *n);
 /* For a kernel run as a GEMM: its context struct, B provider and A packer, as text. */
 char *cg_gemm_helpers(CgCtx *c, const char *kname);
 
