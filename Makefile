@@ -97,6 +97,17 @@ bench: $(B)/jtc
 	  --work $(B)/bench/work --json $(B)/bench/results.json $(BENCH_ARGS)
 .PHONY: bench
 
+# docs/ops.md: every ONNX operator with jtc's opset range and its conformance
+# results (tests/conformance/make_ops_doc.py), from a run over libonnx-testdata.
+ops-doc: all
+	@mkdir -p $(B)/ops-doc
+	D=$${ONNX_DATA:-/usr/share/libonnx-testdata/data}; $(B)/tests/conform --jtc $(B)/jtc \
+	  --skips tests/conformance/skip.txt -j $$(getconf _NPROCESSORS_ONLN) --tmp $(B)/ops-doc --root $$D/node \
+	  --root $$D/pytorch-converted --root $$D/pytorch-operator --root $$D/simple >$(B)/ops-doc/conform.log || true
+	$(PYTHON) tests/conformance/make_ops_doc.py --jtc $(B)/jtc --log $(B)/ops-doc/conform.log \
+	  --data $${ONNX_DATA:-/usr/share/libonnx-testdata/data} -o docs/ops.md
+.PHONY: ops-doc
+
 asan:
 	$(MAKE) B=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" test

@@ -76,5 +76,27 @@ else
 fi
 
 if "$JTC" --list-ops | grep -q '^Conv (opset'; then ok list-ops; else bad list-ops "no Conv row"; fi
+
+# docs/ops.md (make ops-doc) shows every op of --list-ops with the same opset range, and no other
+# op as supported: rows of its "## Operators" table are | op | domain | since | jtc opsets | ...
+"$JTC" --list-ops >"$T/ops"
+if [ ! -f docs/ops.md ]; then bad ops-doc "docs/ops.md missing (make ops-doc)"
+elif awk -F'|' '
+  function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
+  NR == FNR {
+    i = index($0, " (opset "); if (i == 0 || $0 !~ /\)$/) { print "bad --list-ops line: " $0; next }
+    op = substr($0, 1, i - 1); r = substr($0, i + 8); r = substr(r, 1, length(r) - 1)
+    if (index(op, ":") == 0) op = "ai.onnx:" op
+    if (op in want) want[op] = want[op] ", " r; else want[op] = r
+    n++; next
+  }
+  /^## / { intable = ($0 ~ /^## Operators/) }
+  intable && /^\| / && trim($5) ~ /^[0-9]/ { have[trim($3) ":" trim($2)] = trim($5) }
+  END {
+    if (n == 0) print "--list-ops printed nothing"
+    for (k in want) if (!(k in have)) print k " (opset " want[k] ") missing"; else if (have[k] != want[k]) print k ": opset " have[k] ", --list-ops says " want[k]
+    for (k in have) if (!(k in want)) print k ": opset " have[k] ", not in --list-ops"
+  }' "$T/ops" docs/ops.md >"$T/drift" && [ ! -s "$T/drift" ]; then ok ops-doc
+else bad ops-doc "docs/ops.md differs from --list-ops (make ops-doc): $(sort "$T/drift" | head -n 1)"; fi
 echo "$pass passed, $fail failed, 0 skipped"
 [ "$fail" -eq 0 ]
