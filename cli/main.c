@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "codegen/c/cgen.h"
+#include "codegen/cuda/cuda.h"
 #include "frontend/jtpy/jtpy.h"
 #include "frontend/onnx/onnx.h"
 #include "passes/passes.h"
@@ -15,8 +16,10 @@
 
 static const char usage[] =
   "usage: jtc MODEL.onnx|MODEL.pt|MODEL.pkl [options]     (jtc inspect FILE.pt|FILE.pkl: list its contents)\n"
-  "  -o FILE              write FILE (C source) and its header beside it\n"
-  "  --target=c           C11 + optional OpenMP (default); cuda is not built yet\n"
+  "  -o FILE              write FILE (the source) and its header beside it (STEM.h)\n"
+  "  --target=c|cuda      C11 + optional OpenMP (default), or one CUDA file for nvcc (whatever FILE's name)\n"
+  "  --arch=LIST          CUDA: GPUs the build line in the file's first comment targets (default sm_87,sm_90)\n"
+  "  --cuda-graph         CUDA: replay the launch sequence as a CUDA graph\n"
   "  --name PREFIX        symbol prefix of the generated API (default: the output's stem)\n"
   "  --shape NAME=D0,D1   pin the dims of graph input NAME (repeatable)\n"
   "  --bind NAME=FILE.pb  make graph input NAME a constant read from a TensorProto file (repeatable)\n"
@@ -31,7 +34,7 @@ static const char usage[] =
   "  -q                   no summary line on stderr\n"
   "  --list-ops           print the supported ONNX operators and exit\n"
   "  --version, --help\n"
-  "passes: simplify dce fuse schedule contract rows memplan\n";
+  "passes: simplify dce fuse schedule contract rows memplan launch\n";
 
 static _Noreturn void usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "jtc: ");
@@ -98,17 +101,17 @@ static int write_code(Graph *g, Plan *p, const CgOptions *co) {
     fprintf(stderr, "%s\n", g->errmsg);
     return 1;
   }
-  int rc = cgc_write(p, co) ? 1 : 0;
+  int rc = (co->arch ? cgcuda_write(p, co) : cgc_write(p, co)) ? 1 : 0;
   g->on_error = NULL;
   return rc;
 }
 
 int main(int argc, char **argv) {
-  const char *model = NULL, *out = NULL, *name = NULL, *target = "c", *dump = NULL;
+  const char *model = NULL, *out = NULL, *name = NULL, *target = "c", *dump = NULL, *arch = "sm_87,sm_90";
   OnnxShapeOverride shapes[MAX_SHAPES];
   OnnxBind binds[MAX_SHAPES], seqs[MAX_SHAPES];
   int nshapes = 0, nbinds = 0, nseqs = 0;
-  bool quiet = false, naive = false;
+  bool quiet = false, naive = false, cuda_graph = false;
   WeightsMode wmode = WEIGHTS_AUTO;
   const char *weights = NULL;
   if (argc == 3 && !strcmp(argv[1], "inspect")) return jtpy_inspect(argv[2], stdout) ? 1 : 0;
@@ -122,6 +125,12 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--name")) { if (++i == argc) usage_error("%s needs a prefix", a); name = argv[i]; }
     else if (!strncmp(a, "--name=", 7)) name = a + 7;
     else if (!strncmp(a, "--target=", 9)) target = a + 9;
+    else if (!strncmp(a, "--arch=", 7)) {
+      const char *why = cgcuda_check_arch(a + 7);
+      if (why) usage_error("bad --arch (%s); want e.g. --arch=sm_87,sm_90", why);
+      arch = a + 7;
+    }
+    else if (!strcmp(a, "--cuda-graph")) cuda_graph = true;
     else if (!strcmp(a, "--shape") || !strncmp(a, "--shape=", 8)) {
       const char *v = a[7] == '=' ? a + 8 : (++i < argc ? argv[i] : NULL);
       if (!v) usage_error("%s needs NAME=D0,D1,...", "--shape");
@@ -171,10 +180,10 @@ int main(int argc, char **argv) {
     else model = a;
   }
   if (!model) usage_error("%s", "no model given");
-  if (strcmp(target, "c") != 0) {
-    if (!strcmp(target, "cuda")) { fprintf(stderr, "jtc: --target=cuda is not implemented yet; use --target=c\n"); return 2; }
-    usage_error("unknown target '%s' (c, cuda)", target);
-  }
+  bool cuda = !strcmp(target, "cuda");
+  if (!cuda && strcmp(target, "c") != 0) usage_error("unknown target '%s' (c, cuda)", target);
+  if (cuda && naive) usage_error("%s", "--naive applies to --target=c");
+  if (!cuda && cuda_graph) usage_error("%s", "--cuda-graph applies to --target=cuda");
   if (!out && !dump) usage_error("%s", "no output: give -o FILE (or --dump-ir)");
   if (name && !is_identifier(name)) usage_error("--name '%s' is not a C identifier", name);
 
@@ -201,7 +210,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < nseqs; k++) free((char *)seqs[k].name);
     return 1;
   }
-  Plan *p = naive ? pass_run_naive(g, dump, stdout) : pass_run_all(g, dump, stdout);
+  Plan *p = cuda ? pass_run_gpu(g, dump, stdout) : naive ? pass_run_naive(g, dump, stdout) : pass_run_all(g, dump, stdout);
   if (!p) {
     fprintf(stderr, "%s\n", g->errmsg);
     ir_graph_free(g);
@@ -220,7 +229,10 @@ int main(int argc, char **argv) {
       strcat(cmd, argv[i]);
     }
     if (!strcmp(h, out)) { fprintf(stderr, "jtc: output '%s' would be overwritten by its header\n", out); return 2; }
-    CgOptions co = {out, h, w, prefix, cmd, model, wmode, embed_limit};
+    CgOptions co = {out, h, w, prefix, cmd, model, wmode, embed_limit, cuda ? arch : NULL, cuda_graph};
+    size_t olen = strlen(out);
+    if (cuda && !(olen > 3 && !strcmp(out + olen - 3, ".cu")))
+      fprintf(stderr, "jtc: --target=cuda: %s holds CUDA source; build it with nvcc -x cu (the line in its first comment)\n", out);
     rc = write_code(g, p, &co);
     if (!rc && !quiet)
       fprintf(stderr,

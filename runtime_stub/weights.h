@@ -20,7 +20,7 @@ static int jtc_load_weights(const char *path, uint64_t want_size, uint64_t want_
     fclose(f);
     return -1;
   }
-  *blob = malloc(size ? (size_t)size : 1);
+  *blob = (unsigned char *)malloc(size ? (size_t)size : 1); /* the cast: the CUDA target is C++ */
   if (!*blob) { snprintf(err, errlen, "%s: out of memory", path); fclose(f); return -1; }
   if (fread(*blob, 1, (size_t)size, f) != size) {
     snprintf(err, errlen, "%s: truncated", path);

@@ -77,6 +77,21 @@ fi
 
 if "$JTC" --list-ops | grep -q '^Conv (opset'; then ok list-ops; else bad list-ops "no Conv row"; fi
 
+# --target=cuda: CUDA source at exactly the path given, .cu or not; a one-line notice when
+# the name does not say CUDA; the build line for --arch in the first comment
+expect usage-bad-arch 2 "bad --arch" "$JTC" $M --target=cuda --arch=compute_87 -o "$T/a.cu"
+expect usage-graph-on-c 2 "applies to --target=cuda" "$JTC" $M --cuda-graph -o "$T/a.c"
+expect usage-naive-on-cuda 2 "applies to --target=c" "$JTC" $M --target=cuda --naive -o "$T/a.cu"
+expect cuda-dot-cu 0 "wrote" "$JTC" $M --target=cuda -o "$T/g.cu"
+if grep -q 'holds CUDA source' "$T/err"; then bad cuda-dot-cu-quiet "a notice for a .cu name"; else ok cuda-dot-cu-quiet; fi
+expect cuda-dot-c 0 "cu.c holds CUDA source; build it with nvcc -x cu" "$JTC" $M --target=cuda -o "$T/cu.c"
+if [ "$(grep -c . "$T/err")" -eq 2 ] && grep -q '__global__ void' "$T/cu.c" && grep -q 'int  cu_run_device' "$T/cu.h" \
+  && [ ! -e "$T/cu.cu" ]; then ok cuda-dot-c-contents; else bad cuda-dot-c-contents "not CUDA at cu.c, or more than the notice and the summary"; fi
+"$JTC" -q $M --target=cuda --arch=sm_75,sm_87 -o "$T/arch.cu"
+if head -n 8 "$T/arch.cu" | grep -q 'Build: nvcc -x cu -std=c++17 -O3 -gencode arch=compute_75,code=sm_75 -gencode arch=compute_87,code=sm_87 -c arch.cu'
+then ok cuda-arch-line; else bad cuda-arch-line "no nvcc line for sm_75,sm_87 in the first comment"; fi
+if "$JTC" $M --target=cuda --dump-ir=after:launch | grep -q 'CUDA tiled GEMM'; then ok dump-ir-launch; else bad dump-ir-launch "no CUDA mapping in the dump"; fi
+
 # docs/ops.md (make ops-doc) shows every op of --list-ops with the same opset range, and no other
 # op as supported: rows of its "## Operators" table are | op | domain | since | jtc opsets | ...
 "$JTC" --list-ops >"$T/ops"

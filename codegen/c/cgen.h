@@ -16,6 +16,8 @@ typedef struct {
   const char *model;         /* model file name, for the front matter */
   WeightsMode weights;
   int64_t embed_limit;       /* WEIGHTS_AUTO embeds constants up to this many bytes */
+  const char *arch;          /* CUDA: comma-separated sm_XX list for the build line */
+  bool cuda_graph;           /* CUDA: replay the launch sequence as a CUDA graph */
 } CgOptions;
 
 /* Write the files; returns 0, or -1 with a message printed to stderr. */

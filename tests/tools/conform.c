@@ -16,6 +16,14 @@
  *        $CC $JTC_CFLAGS [-fopenmp] -I WORK -o WORK/t WORK/net.c harness.c -lm
  *      (CC defaults to cc, JTC_CFLAGS to -std=c11 -O1 -Wall -Wextra -Werror; both
  *      split on blanks; -fopenmp is added when JTC_OPENMP is set and not 0);
+ *      With --target cuda, jtc writes WORK/net.cu instead, built by the host C++
+ *      compiler against the CUDA emulator so its kernels run on the CPU:
+ *        $CXX -std=c++17 -O1 -Wall -Wextra -Werror -x c++ -include EMU -c net.cu
+ *        $CC -std=c11 -O1 harness.c net.o -lstdc++ -lm
+ *      (CXX defaults to g++, EMU to tests/cuda/cuda_emu.h); --cu-dir DIR also
+ *      writes each passing test's CUDA source to DIR/<prefix>.cu with a prefix
+ *      unique to the test, so tests/cuda/nvcc_batch.sh can build many in one
+ *      nvcc translation unit;
  *   4. run WORK/t on each data set and compare each output with ONNX's rule
  *      |got - want| <= atol + rtol*|want| (NaN matches NaN), integers and bool exactly.
  * One line per test (PASS name / FAIL name: why / SKIP name: why) in the order the
@@ -34,6 +42,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
@@ -62,12 +71,13 @@ typedef struct {
 
 static struct {
   const char *jtc, *harness, *skips, *tmp;
-  int jobs, keep, allow_fail, timeout;
+  const char *emu, *cu_dir; /* --target cuda: the emulator header; where sources are collected */
+  int jobs, keep, allow_fail, timeout, cuda;
   Rule *rules;
   int nrules;
   char root[PATH_MAX]; /* this run's temp folder */
 } opt = {"build/jtc", "tests/conformance/harness.c", "tests/conformance/skip.txt", NULL,
-         2, 0, 0, 300, NULL, 0, ""};
+         "tests/cuda/cuda_emu.h", NULL, 2, 0, 0, 300, 0, NULL, 0, ""};
 
 typedef struct {
   char *dir, *name, *suite; /* suite: parent folder's name, may be "" */
@@ -418,8 +428,8 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
 
   /* 2. jtc. A shape-like input fed as a graph input gets jtc's hint "--bind NAME=FILE.pb":
    * retry with that input pinned to data set 0's value; it then leaves the generated API. */
-  char *netc = fmt("%s/net.c", work), *log = fmt("%s/jtc.log", work);
-  char *av_jtc[MAX_ARGS] = {(char *)opt.jtc, model, "--target=c", "--name", "net", "-o", netc, NULL};
+  char *netc = fmt(opt.cuda ? "%s/net.cu" : "%s/net.c", work), *log = fmt("%s/jtc.log", work);
+  char *av_jtc[MAX_ARGS] = {(char *)opt.jtc, model, opt.cuda ? "--target=cuda" : "--target=c", "--name", "net", "-o", netc, NULL};
   int nav = 7, bound[MAX_ARGS / 2] = {0};
   const char *extra = getenv("JTC_FLAGS");
   if (extra) add_words(av_jtc, &nav, extra);
@@ -491,8 +501,26 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
 
   /* 3. compile */
   int n = 0;
-  char *exe = fmt("%s/t", work);
+  char *exe = fmt("%s/t", work), *obj = NULL;
   const char *cc = getenv("CC"), *cflags = getenv("JTC_CFLAGS"), *omp = getenv("JTC_OPENMP");
+  if (opt.cuda) { /* the CUDA source against the emulator, to an object the harness links */
+    const char *cxx = getenv("CXX");
+    obj = fmt("%s/net.o", work);
+    add_words(argv, &n, cxx && *cxx ? cxx : "g++");
+    add_words(argv, &n, "-std=c++17 -O1 -Wall -Wextra -Werror -x c++ -include");
+    argv[n++] = (char *)opt.emu;
+    argv[n++] = "-I";
+    argv[n++] = (char *)work;
+    argv[n++] = "-c";
+    argv[n++] = netc;
+    argv[n++] = "-o";
+    argv[n++] = obj;
+    argv[n] = NULL;
+    free(log), log = fmt("%s/cxx.log", work);
+    if ((why = run(argv, log))) return fmt("Fc++ %s%s", why, log_line(log, "error"));
+    n = 0;
+    netc = obj;
+  }
   add_words(argv, &n, cc && *cc ? cc : "cc");
   add_words(argv, &n, cflags ? cflags : "-std=c11 -O1 -Wall -Wextra -Werror");
   if (omp && *omp && strcmp(omp, "0")) argv[n++] = "-fopenmp";
@@ -502,6 +530,7 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
   argv[n++] = exe;
   argv[n++] = netc;
   argv[n++] = (char *)opt.harness;
+  if (opt.cuda) argv[n++] = "-lstdc++";
   argv[n++] = "-lm";
   argv[n] = NULL;
   free(log), log = fmt("%s/cc.log", work);
@@ -538,6 +567,19 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
       onnx_value_data_free(&want[k]);
       if (why) return fmt("F%s%s%s", nsets > 1 ? sets[s]->d_name : "", nsets > 1 ? ": " : "", why);
     }
+  }
+  /* --cu-dir: the same jtc command again, under a prefix unique to the test */
+  if (opt.cuda && opt.cu_dir) {
+    unsigned h = 2166136261u;
+    for (const char *s = t->dir; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    char prefix[48];
+    int len = snprintf(prefix, sizeof prefix, "c%08x_%.30s", h, t->name);
+    for (int k = 0; k < len; k++)
+      if (!isalnum((unsigned char)prefix[k])) prefix[k] = '_';
+    av_jtc[4] = prefix;
+    av_jtc[6] = fmt("%s/%s.cu", opt.cu_dir, prefix);
+    free(log), log = fmt("%s/jtc_cu.log", work);
+    if ((why = run(av_jtc, log))) return fmt("Fjtc --name %s: %s%s", prefix, why, log_line(log, NULL));
   }
   return bound_names[0] ? fmt("Pbound: %s", bound_names) : xstrdup("P");
 }
@@ -591,7 +633,10 @@ static void usage(void) {
         "  --tmp DIR       where the temp work folder goes (default $TMPDIR or /tmp)\n"
         "  --keep          keep every work folder (failed tests' are always kept)\n"
         "  --allow-fail    exit 0 even if tests fail\n"
-        "env: CC, JTC_CFLAGS (default -std=c11 -O1 -Wall -Wextra -Werror), JTC_OPENMP=1 adds -fopenmp\n",
+        "  --target cuda   build jtc's CUDA output against the emulator (--emu FILE, default\n"
+        "                  tests/cuda/cuda_emu.h) and run its kernels on the CPU\n"
+        "  --cu-dir DIR    with --target cuda: also write each passing test's source to DIR\n"
+        "env: CC, JTC_CFLAGS (default -std=c11 -O1 -Wall -Wextra -Werror), JTC_OPENMP=1 adds -fopenmp, CXX\n",
         stderr);
   exit(2);
 }
@@ -612,12 +657,22 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--tmp") && more) opt.tmp = argv[++i];
     else if (!strcmp(a, "--keep")) opt.keep = 1;
     else if (!strcmp(a, "--allow-fail")) opt.allow_fail = 1;
+    else if (!strcmp(a, "--target") && more) {
+      const char *tg = argv[++i];
+      if (strcmp(tg, "c") && strcmp(tg, "cuda")) usage();
+      opt.cuda = !strcmp(tg, "cuda");
+    }
+    else if (!strcmp(a, "--emu") && more) opt.emu = argv[++i];
+    else if (!strcmp(a, "--cu-dir") && more) opt.cu_dir = argv[++i];
     else if (a[0] == '-') usage();
     else add_test(&tests, &ntests, &cap, a);
   }
   if (opt.jobs < 1 || opt.timeout < 1) usage();
   if (*opt.skips) load_rules(opt.skips, skips_given);
   if (!is_file(opt.harness)) die("no harness source %s (run from the repository root or pass --harness)", opt.harness);
+  if (opt.cuda && !is_file(opt.emu)) die("no CUDA emulator header %s (pass --emu)", opt.emu);
+  if (opt.cu_dir && !opt.cuda) die("--cu-dir needs --target cuda");
+  if (opt.cu_dir) mkdir(opt.cu_dir, 0777);
 
   const char *tmp = opt.tmp ? opt.tmp : getenv("TMPDIR");
   if (!tmp || !*tmp) tmp = "/tmp";

@@ -1,0 +1,427 @@
+/* cuda_kernel.c: prints one scheduled kernel as CUDA __global__ functions,
+ * following the thread mapping pass_launch chose (Kernel.gpu).
+ *
+ * Expressions are the C printer's (cg_expr): the same text is valid CUDA
+ * C++. A thread's loop variables come from its work-item number by division
+ * and remainder (innermost loop fastest, so neighbouring threads touch
+ * neighbouring elements); only the variables the body uses are declared,
+ * which is decided on the printed body text. Parameters are the buffers the
+ * body loads, in plan order, after the root's own buffer. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda_internal.h"
+
+/* ---- printing to memory ---- */
+
+typedef struct { FILE *saved; char *text; size_t len; } Capture;
+
+static void capture_begin(CgCtx *c, Capture *cap, int indent) {
+  cap->saved = c->f;
+  cap->text = NULL;
+  cap->len = 0;
+  c->f = open_memstream(&cap->text, &cap->len);
+  if (!c->f) ir_fail(c->g, "out of memory printing a CUDA kernel");
+  c->indent = indent;
+}
+
+static char *capture_end(CgCtx *c, Capture *cap) {
+  fclose(c->f);
+  c->f = cap->saved;
+  char *copy = str_fmt(c->g, "%s", cap->text);
+  free(cap->text);
+  return copy;
+}
+
+/* Does text use loop variable i<v> as a whole token? */
+static bool uses_var(const char *text, int v) {
+  char name[16];
+  snprintf(name, sizeof name, "i%d", v);
+  size_t n = strlen(name);
+  for (const char *s = strstr(text, name); s; s = strstr(s + 1, name)) {
+    bool before = s > text && (isalnum((unsigned char)s[-1]) || s[-1] == '_');
+    bool after = isalnum((unsigned char)s[n]) || s[n] == '_';
+    if (!before && !after) return true;
+  }
+  return false;
+}
+
+/* "const int64_t iV = t / after % extent;" for the variables of list (innermost last)
+ * that text uses; t < the product of their extents. */
+static void delinearize(Str *b, int indent, const int *list, int n, const int64_t *ext, const char *t, const char *text) {
+  int64_t after = 1;
+  int first = 0; /* the outermost variable that is not of extent 1 needs no remainder */
+  while (first < n - 1 && ext[list[first]] == 1) first++;
+  for (int j = n - 1; j >= 0; j--) {
+    int v = list[j];
+    int64_t e = ext[v];
+    if (e > 1 && uses_var(text, v)) {
+      str_cat(b, "%*sconst int64_t i%d = ", 2 * indent, "", v);
+      if (j == first && after == 1) str_cat(b, "%s;\n", t);
+      else if (j == first) str_cat(b, "%s / %" PRId64 ";\n", t, after);
+      else if (after == 1) str_cat(b, "%s %% %" PRId64 ";\n", t, e);
+      else str_cat(b, "%s / %" PRId64 " %% %" PRId64 ";\n", t, after, e);
+    }
+    after *= e;
+  }
+}
+
+static void vars(CgCtx *c, Ix **idx, int n) {
+  for (int k = 0; k < n; k++) idx[k] = ix_var(c->g, k);
+}
+
+/* The buffers the printed body loads (c->read), in plan order, without the root. */
+static const Node **read_params(CgCtx *c, const Node *root, int *n) {
+  const Plan *p = c->p;
+  const Node **list = ir_alloc_array(c->g, (size_t)p->nnodes + 1, sizeof *list);
+  *n = 0;
+  for (int i = 0; i < p->nnodes; i++) {
+    const Node *b = p->nodes[i];
+    if (b == root || !c->read[b->id] || !c->names[b->id]) continue;
+    list[(*n)++] = b;
+    c->ever_read[b->id] = true;
+  }
+  return list;
+}
+
+static void print_signature(CgCtx *c, const char *name, const Node *root, const Node **params, int n) {
+  fprintf(c->f, "__global__ void %s(%s *__restrict__ %s", name, dt_ctype(root->dtype), cg_bufname(c, root));
+  for (int b = 0; b < n; b++)
+    fprintf(c->f, ", const %s *__restrict__ %s", dt_ctype(params[b]->dtype), cg_bufname(c, params[b]));
+  fprintf(c->f, ") {\n");
+}
+
+static void reset(CgCtx *c, int ndom, const int64_t *dom) {
+  c->ndom = ndom;
+  memcpy(c->dom, dom, (size_t)ndom * sizeof(int64_t));
+  c->nacc = 0;
+  c->pre_depth = 0;
+  str_init(&c->pre, c->g);
+  c->gemm_result = NULL;
+  c->row_result = NULL;
+  c->nocheck = NULL;
+  memset(c->read, 0, (size_t)c->g->nnodes * sizeof(bool));
+}
+
+#define GRID_STRIDE "for (int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; t < %" PRId64 "; t += (int64_t)gridDim.x * blockDim.x) {\n"
+
+/* ---- thread per element: MAP and GATHER roots, and a GEMM's separate epilogue ---- */
+
+static void print_elementwise(CgCtx *c, const char *name, Node *n, const int *order, int nloops, int64_t items,
+                              const Node ***params, int *nparams) {
+  Ix *idx[IR_MAX_RANK];
+  vars(c, idx, n->rank);
+  Capture cap;
+  capture_begin(c, &cap, 2);
+  char *v = cg_expr(c, n, idx, true);
+  cg_flush_pre(c);
+  cg_line(c, "%s[%s] = %s;", cg_bufname(c, n), cg_ix_sum(c, cg_linearize(c, n, idx)), cg_wrap(c->g, cg_store_conv(n->dtype), v));
+  char *body = capture_end(c, &cap);
+  *params = read_params(c, n, nparams);
+  Str b;
+  str_init(&b, c->g);
+  delinearize(&b, 2, order, nloops, c->dom, "t", body);
+  print_signature(c, name, n, *params, *nparams);
+  fprintf(c->f, "  " GRID_STRIDE "%s%s  }\n}\n", items, b.s ? b.s : "", body);
+}
+
+/* ---- reductions ---- */
+
+/* The reduced loops of a register reduction, serial in one thread: acc = combine(acc, src). */
+static void serial_inner(CgCtx *c, Node *n, int from, int to) {
+  const Kernel *k = c->k;
+  Graph *g = c->g;
+  Ix *idx[IR_MAX_RANK];
+  vars(c, idx, n->in[0]->rank);
+  int opened = 0;
+  for (int l = from; l < to; l++) {
+    int v = k->order[l];
+    cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) {", v, v, k->dom[v], v);
+    c->indent++;
+    opened++;
+  }
+  char *v = cg_expr(c, n->in[0], idx, false);
+  JTC_ASSERT(c->pre.len == 0); /* fuse.c keeps reductions out of a reduction's source */
+  if (n->cond) cg_line(c, "if (%s) acc = %s;", cg_ix(c, ix_simplify(g, n->cond, k->ndom, k->dom)), cg_combine(c, n->red, n->dtype, "acc", v));
+  else cg_line(c, "acc = %s;", cg_combine(c, n->red, n->dtype, "acc", v));
+  while (opened--) {
+    c->indent--;
+    cg_line(c, "}");
+  }
+}
+
+static char *store_index(CgCtx *c, Node *n) {
+  Ix *oidx[IR_MAX_RANK];
+  for (int j = 0; j < n->rank; j++) oidx[j] = ix_simplify(c->g, n->idx[j], c->k->ndom, c->k->dom);
+  return cg_ix_sum(c, cg_linearize(c, n, oidx));
+}
+
+static void print_outputs(CgCtx *c, const char *name, Node *n, const Node ***params, int *nparams) {
+  const Kernel *k = c->k;
+  Capture cap;
+  capture_begin(c, &cap, 2);
+  cg_line(c, "%s acc = %s;", dt_ctype_compute(n->dtype), cg_literal(c->g, reduce_identity(n->red, n->dtype), n->dtype));
+  serial_inner(c, n, k->nouter, k->nloops);
+  cg_line(c, "%s[%s] = %s;", cg_bufname(c, n), store_index(c, n), cg_wrap(c->g, cg_store_conv(n->dtype), "acc"));
+  char *body = capture_end(c, &cap);
+  *params = read_params(c, n, nparams);
+  Str b;
+  str_init(&b, c->g);
+  delinearize(&b, 2, k->order, k->nouter, k->dom, "t", body);
+  print_signature(c, name, n, *params, *nparams);
+  fprintf(c->f, "  " GRID_STRIDE "%s%s  }\n}\n", k->gpu_items, b.s ? b.s : "", body);
+}
+
+/* Few outputs, long reductions: a block per output; its threads stride over the reduced
+ * loops, then a warp-shuffle tree and one partial per warp in shared memory. */
+static void print_block_reduce(CgCtx *c, const char *name, Node *n, const Node ***params, int *nparams) {
+  const Kernel *k = c->k;
+  Graph *g = c->g;
+  int64_t inner = 1;
+  for (int l = k->nouter; l < k->nloops; l++) inner *= k->dom[k->order[l]];
+  Ix *idx[IR_MAX_RANK];
+  vars(c, idx, n->in[0]->rank);
+  Capture cap;
+  capture_begin(c, &cap, 3);
+  char *v = cg_expr(c, n->in[0], idx, false);
+  JTC_ASSERT(c->pre.len == 0);
+  cg_line(c, "acc = %s;", cg_combine(c, n->red, n->dtype, "acc", v));
+  char *step = capture_end(c, &cap);
+  capture_begin(c, &cap, 2);
+  char *store = str_fmt(g, "%s[%s] = %s;", cg_bufname(c, n), store_index(c, n), cg_wrap(g, cg_store_conv(n->dtype), "acc"));
+  char *tail = capture_end(c, &cap);
+  (void)tail;
+  *params = read_params(c, n, nparams);
+  const char *ct = dt_ctype_compute(n->dtype);
+  /* shuffles carry 32- and 64-bit values: int64_t goes as long long */
+  const char *sh = n->dtype == DT_I64 ? "(long long)acc" : "acc";
+  char *id = cg_literal(g, reduce_identity(n->red, n->dtype), n->dtype);
+  char *comb = cg_combine(c, n->red, n->dtype, "acc", str_fmt(g, "(%s)__shfl_down_sync(0xffffffffu, %s, off)", ct, sh));
+  Str inner_vars, outer_vars;
+  str_init(&inner_vars, g);
+  str_init(&outer_vars, g);
+  delinearize(&inner_vars, 3, k->order + k->nouter, k->nloops - k->nouter, k->dom, "r", step);
+  delinearize(&outer_vars, 2, k->order, k->nouter, k->dom, "t", str_fmt(g, "%s\n%s", step, store));
+  print_signature(c, name, n, *params, *nparams);
+  FILE *f = c->f;
+  fprintf(f, "  __shared__ %s part[32]; /* one partial per warp */\n", ct);
+  fprintf(f, "  for (int64_t t = blockIdx.x; t < %" PRId64 "; t += gridDim.x) {\n", k->gpu_items);
+  fprintf(f, "%s", outer_vars.s ? outer_vars.s : "");
+  fprintf(f, "    %s acc = %s;\n", ct, id);
+  fprintf(f, "    for (int64_t r = threadIdx.x; r < %" PRId64 "; r += blockDim.x) {\n%s%s    }\n", inner,
+          inner_vars.s ? inner_vars.s : "", step);
+  fprintf(f, "    for (int off = 16; off > 0; off >>= 1) acc = %s;\n", comb);
+  fprintf(f, "    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = acc;\n");
+  fprintf(f, "    __syncthreads();\n");
+  fprintf(f, "    if (threadIdx.x < 32) {\n");
+  fprintf(f, "      acc = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : %s;\n", id);
+  fprintf(f, "      for (int off = 16; off > 0; off >>= 1) acc = %s;\n", comb);
+  fprintf(f, "      if (threadIdx.x == 0) %s\n", store);
+  fprintf(f, "    }\n");
+  fprintf(f, "    __syncthreads(); /* part[] is reused by the next output */\n");
+  fprintf(f, "  }\n}\n");
+}
+
+/* Shared write indices, a sum: the host clears the output; each source element adds atomically. */
+static void print_atomic(CgCtx *c, const char *name, Node *n, const Node ***params, int *nparams) {
+  const Kernel *k = c->k;
+  Graph *g = c->g;
+  Ix *idx[IR_MAX_RANK], *oidx[IR_MAX_RANK];
+  vars(c, idx, n->in[0]->rank);
+  for (int j = 0; j < n->rank; j++) oidx[j] = ix_simplify(g, n->idx[j], k->ndom, k->dom);
+  Capture cap;
+  capture_begin(c, &cap, 2);
+  Ix *cond = n->cond ? ix_simplify(g, n->cond, k->ndom, k->dom) : NULL;
+  cond = ix_and(g, cond, pass_bounds_cond(g, oidx, n, c->dom));
+  char *v = cg_expr(c, n->in[0], idx, false);
+  JTC_ASSERT(c->pre.len == 0);
+  if (cond) {
+    cg_line(c, "if (%s) {", cg_ix(c, cond));
+    c->indent++;
+  }
+  const char *out = str_fmt(g, "&%s[%s]", cg_bufname(c, n), cg_ix_sum(c, cg_linearize(c, n, oidx)));
+  switch (n->dtype) {
+  case DT_I64: case DT_U64: cg_line(c, "atomicAdd((unsigned long long *)%s, (unsigned long long)(%s));", out, v); break;
+  case DT_I32: cg_line(c, "atomicAdd((int *)%s, (int)(%s));", out, v); break;
+  case DT_U32: cg_line(c, "atomicAdd((unsigned int *)%s, (unsigned int)(%s));", out, v); break;
+  default: cg_line(c, "atomicAdd(%s, %s);", out, v); break;
+  }
+  if (cond) {
+    c->indent--;
+    cg_line(c, "}");
+  }
+  char *body = capture_end(c, &cap);
+  *params = read_params(c, n, nparams);
+  Str b;
+  str_init(&b, g);
+  delinearize(&b, 2, k->order, k->nloops, k->dom, "t", body);
+  print_signature(c, name, n, *params, *nparams);
+  fprintf(c->f, "  " GRID_STRIDE "%s%s  }\n}\n", k->gpu_items, b.s ? b.s : "", body);
+}
+
+/* Shared write indices where order matters: the C printer's loop nest, in one thread. */
+static void print_serial(CgCtx *c, const char *name, Node *n, const Node ***params, int *nparams) {
+  Capture cap;
+  capture_begin(c, &cap, 1);
+  cg_kernel_body(c);
+  char *body = capture_end(c, &cap);
+  *params = read_params(c, n, nparams);
+  print_signature(c, name, n, *params, *nparams);
+  fprintf(c->f, "%s}\n", body);
+}
+
+/* ---- contractions ---- */
+
+/* Declarations of the variables in list (a flattened coordinate f) that text uses, at indent. */
+static char *coords(CgCtx *c, const Node *dom, const int *list, int n, const char *f, const char *text, int indent) {
+  Str b;
+  str_init(&b, c->g);
+  delinearize(&b, indent, list, n, dom->dims, f, text);
+  return b.s ? b.s : "";
+}
+
+/* A or B of the GEMM at (row, col) of its tile, zero outside: the body of a tile load. */
+static char *operand_load(CgCtx *c, const Contraction *gm, Node *op, bool is_a) {
+  Graph *g = c->g;
+  const Node *dom = gm->scatter->in[0];
+  Ix *ids[IR_MAX_RANK];
+  vars(c, ids, dom->rank);
+  Capture cap;
+  capture_begin(c, &cap, 5);
+  char *v = cg_expr(c, op, ids, false);
+  cg_flush_pre(c);
+  cg_line(c, "v = %s;", v);
+  char *expr = capture_end(c, &cap);
+  const char *mn = is_a ? "m" : "n";
+  char *decl = str_fmt(g, "%s%s", coords(c, dom, is_a ? gm->mvars : gm->nvars, is_a ? gm->nm : gm->nn, mn, expr, 5),
+                       coords(c, dom, gm->kvars, gm->nk, "k", expr, 5));
+  return str_fmt(g, "%s%s", decl, expr);
+}
+
+static void print_gemm(CgCtx *c, const char *name, CuKernel *out) {
+  const Kernel *k = c->k;
+  const Contraction *gm = k->gemm;
+  Graph *g = c->g;
+  Node *root = k->root;
+  const Node *dom = gm->scatter->in[0];
+  if (root->dtype != DT_F32) ir_fail(g, "CUDA: a contraction stored as %s is not supported", dt_name(root->dtype));
+  reset(c, dom->rank, dom->dims);
+  char *aload = operand_load(c, gm, gm->aop, true);
+  char *bload = operand_load(c, gm, gm->bop, false);
+  /* the output offset of the tile's outer coordinates, and the epilogue in the stores */
+  Ix *base = ix_const(g, 0);
+  for (int o = 0; o < gm->nouter; o++)
+    if (dom->dims[gm->outer[o]] > 1) base = ix_add(g, base, ix_mulc(g, ix_var(g, gm->outer[o]), gm->ostride[gm->outer[o]]));
+  char *bs = cg_ix_sum(c, ix_simplify(g, base, c->ndom, c->dom));
+  Str val;
+  str_init(&val, g);
+  str_cat(&val, "acc[r][s]");
+  if (gm->epi) {
+    if (gm->bias_row) {
+      str_cat(&val, " + %s[m]", cg_bufname(c, gm->bias_row->in[0]));
+      c->read[gm->bias_row->in[0]->id] = true;
+    }
+    if (gm->bias_col) {
+      str_cat(&val, " + %s[n]", cg_bufname(c, gm->bias_col->in[0]));
+      c->read[gm->bias_col->in[0]->id] = true;
+    }
+    if (gm->residual) {
+      str_cat(&val, " + %s[%s%sm * %" PRId64 " + n]", cg_bufname(c, gm->residual), strcmp(bs, "0") ? bs : "",
+              strcmp(bs, "0") ? " + " : "", gm->ldc);
+      c->read[gm->residual->id] = true;
+    }
+  }
+  out->params = read_params(c, root, &out->nparams);
+  char *outer_decl = coords(c, dom, gm->outer, gm->nouter, "o", str_fmt(g, "%s\n%s\n%s", aload, bload, bs), 2);
+  FILE *f = c->f;
+  fprintf(f, "/* C[m][n] = sum over k of A[m][k] * B[k][n]: M=%" PRId64 " N=%" PRId64 " K=%" PRId64
+             ", 64x64 tiles of C per block, 16 of K at a time through shared memory, 4x4 per thread */\n",
+          gm->M, gm->N, gm->K);
+  print_signature(c, name, root, out->params, out->nparams);
+  fprintf(f, "  __shared__ float As[16][64], Bs[16][64]; /* [k][m], [k][n] */\n");
+  fprintf(f, "  const int tx = threadIdx.x %% 16, ty = threadIdx.x / 16;\n");
+  fprintf(f, "  for (int64_t o = blockIdx.z; o < %" PRId64 "; o += gridDim.z) {\n", k->gpu_items);
+  fprintf(f, "%s", outer_decl);
+  fprintf(f, "  for (int64_t m0 = (int64_t)blockIdx.y * 64; m0 < %" PRId64 "; m0 += (int64_t)gridDim.y * 64) {\n", gm->M);
+  fprintf(f, "  for (int64_t n0 = (int64_t)blockIdx.x * 64; n0 < %" PRId64 "; n0 += (int64_t)gridDim.x * 64) {\n", gm->N);
+  fprintf(f, "    float acc[4][4] = {{0.0f}};\n");
+  fprintf(f, "    for (int64_t k0 = 0; k0 < %" PRId64 "; k0 += 16) {\n", gm->K);
+  fprintf(f, "      for (int l = threadIdx.x; l < 16 * 64; l += blockDim.x) {\n");
+  fprintf(f, "        const int kk = l %% 16, mm = l / 16;\n");
+  fprintf(f, "        const int64_t m = m0 + mm, k = k0 + kk;\n");
+  fprintf(f, "        float v = 0.0f;\n");
+  fprintf(f, "        if (m < %" PRId64 " && k < %" PRId64 ") {\n%s        }\n", gm->M, gm->K, aload);
+  fprintf(f, "        As[kk][mm] = v;\n      }\n");
+  fprintf(f, "      for (int l = threadIdx.x; l < 16 * 64; l += blockDim.x) {\n");
+  fprintf(f, "        const int nn = l %% 64, kk = l / 64;\n");
+  fprintf(f, "        const int64_t n = n0 + nn, k = k0 + kk;\n");
+  fprintf(f, "        float v = 0.0f;\n");
+  fprintf(f, "        if (n < %" PRId64 " && k < %" PRId64 ") {\n%s        }\n", gm->N, gm->K, bload);
+  fprintf(f, "        Bs[kk][nn] = v;\n      }\n");
+  fprintf(f, "      __syncthreads();\n");
+  fprintf(f, "      for (int kk = 0; kk < 16; kk++) {\n");
+  fprintf(f, "        float a[4], b[4];\n");
+  fprintf(f, "        for (int r = 0; r < 4; r++) a[r] = As[kk][ty + 16 * r];\n");
+  fprintf(f, "        for (int s = 0; s < 4; s++) b[s] = Bs[kk][tx + 16 * s];\n");
+  fprintf(f, "        for (int r = 0; r < 4; r++)\n");
+  fprintf(f, "          for (int s = 0; s < 4; s++) acc[r][s] += a[r] * b[s];\n");
+  fprintf(f, "      }\n");
+  fprintf(f, "      __syncthreads(); /* before the next tiles overwrite As and Bs */\n");
+  fprintf(f, "    }\n");
+  fprintf(f, "    for (int r = 0; r < 4; r++)\n");
+  fprintf(f, "      for (int s = 0; s < 4; s++) {\n");
+  fprintf(f, "        const int64_t m = m0 + ty + 16 * r, n = n0 + tx + 16 * s;\n");
+  fprintf(f, "        if (m >= %" PRId64 " || n >= %" PRId64 ") continue;\n", gm->M, gm->N);
+  fprintf(f, "        float v = %s;\n", val.s);
+  if (gm->epi && gm->clamp) {
+    if (!isinf(gm->lo)) fprintf(f, "        v = v < %s ? %s : v;\n", cg_literal(g, sc_f(gm->lo), DT_F32), cg_literal(g, sc_f(gm->lo), DT_F32));
+    if (!isinf(gm->hi)) fprintf(f, "        v = v > %s ? %s : v;\n", cg_literal(g, sc_f(gm->hi), DT_F32), cg_literal(g, sc_f(gm->hi), DT_F32));
+  }
+  fprintf(f, "        %s[%s%sm * %" PRId64 " + n] = v;\n", cg_bufname(c, root), strcmp(bs, "0") ? bs : "", strcmp(bs, "0") ? " + " : "", gm->ldc);
+  fprintf(f, "      }\n");
+  fprintf(f, "  }\n  }\n  }\n}\n");
+  if (root == gm->scatter || gm->epi) return;
+  /* the root's element-wise expression, reading the contraction from the root's buffer */
+  reset(c, k->ndom, k->dom);
+  c->gemm_result = gm->scatter;
+  out->epi_name = str_fmt(g, "%s_epilogue", name);
+  int64_t items = 1;
+  for (int l = 0; l < k->nloops; l++) items *= k->dom[k->order[l]];
+  out->epi_items = items;
+  out->epi_grid = (items + 255) / 256 < 65535 ? (items + 255) / 256 : 65535;
+  fprintf(f, "\n");
+  print_elementwise(c, out->epi_name, root, k->order, k->nloops, items, &out->epi_params, &out->nepi_params);
+}
+
+/* ---- one kernel ---- */
+
+void cu_print_kernel(CgCtx *c, int j, CuKernel *out) {
+  const Kernel *k = &c->p->kernels[j];
+  Graph *g = c->g;
+  Node *root = k->root;
+  c->k = k;
+  memset(out, 0, sizeof *out);
+  out->name = str_fmt(g, "%s_%s", c->prefix, cg_kernel_name(c, j));
+  c->kname = out->name;
+  reset(c, k->ndom, k->dom);
+  fprintf(c->f, "\n/* kernel %d: %s '%s', %s\n", j, cg_comment_safe(g, root->origin_op ? root->origin_op : "?"),
+          cg_comment_safe(g, root->origin ? root->origin : "?"), gpu_map_names[k->gpu]);
+  cg_node_comment(c, root);
+  for (int f = 0; f < k->nfused; f++) cg_node_comment(c, k->fused[f]);
+  fprintf(c->f, " */\n");
+  switch (k->gpu) {
+  case GPU_GEMM: print_gemm(c, out->name, out); break;
+  case GPU_OUTPUTS: print_outputs(c, out->name, root, &out->params, &out->nparams); break;
+  case GPU_BLOCK_REDUCE: print_block_reduce(c, out->name, root, &out->params, &out->nparams); break;
+  case GPU_ATOMIC: print_atomic(c, out->name, root, &out->params, &out->nparams); break;
+  case GPU_SERIAL: print_serial(c, out->name, root, &out->params, &out->nparams); break;
+  case GPU_ELEMENTS:
+    if (root->kind == NODE_OPAQUE) ir_fail(g, "no CUDA kernel for OPAQUE '%s'", root->opaque_name);
+    print_elementwise(c, out->name, root, k->order, k->nloops, k->gpu_items, &out->params, &out->nparams);
+    break;
+  default: ir_fail(g, "kernel %d has no CUDA thread mapping (pass_launch did not run)", j);
+  }
+}
