@@ -13,6 +13,7 @@
  *
  * Prints one line on stdout, e.g.
  *   jtc-timer runs=20 warmup=3 threads=1 median_ms=12.345 min_ms=12.001 mean_ms=12.400 max_ms=13.0 arena_bytes=4014080
+ * Built with -DNET_PROFILE it then prints each kernel's mean time, slowest first.
  * Exit status: 0 ok, 1 init/run failure or bad arguments. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -124,6 +125,9 @@ int main(int argc, char **argv) {
   printf("jtc-timer runs=%d warmup=%d threads=%d median_ms=%.4f min_ms=%.4f mean_ms=%.4f max_ms=%.4f "
          "arena_bytes=%zu\n",
          runs, warmup, threads, median, t[0], sum / runs, t[runs - 1], (size_t)NET_ARENA_BYTES);
+#ifdef NET_PROFILE
+  net_profile_print(stdout); /* built with -DNET_PROFILE: per-kernel times (warm-up runs included) */
+#endif
   net_free();
   free(t);
   for (int k = 0; k < NET_NUM_INPUTS; k++) free(in[k]);

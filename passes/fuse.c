@@ -72,12 +72,67 @@ static void cut_reductions_under_gathers(Node *n, Node *parent, bool via_gather,
   for (int k = 0; k < n->nin; k++) cut_reductions_under_gathers(n->in[k], n, via_gather || n->kind == NODE_GATHER, false);
 }
 
+/* The distinct fused SCATTERs in the inlined cone of n (a diamond reaches one twice). */
+static void fused_reductions(const Node *n, bool root, const Node **seen, int *nseen) {
+  if (!root && (n->flags & NF_MATERIALIZE)) return;
+  if (n->kind == NODE_LEAF) return;
+  if (!root && n->kind == NODE_SCATTER) {
+    for (int j = 0; j < *nseen; j++)
+      if (seen[j] == n) return;
+    if (*nseen < 8) seen[(*nseen)++] = n;
+  }
+  for (int k = 0; k < n->nin; k++) fused_reductions(n->in[k], false, seen, nseen);
+}
+
 static int count_fused_reductions(const Node *n, bool root) {
-  if (!root && (n->flags & NF_MATERIALIZE)) return 0;
-  if (n->kind == NODE_LEAF) return 0;
-  int c = !root && n->kind == NODE_SCATTER;
-  for (int k = 0; k < n->nin; k++) c += count_fused_reductions(n->in[k], false);
-  return c;
+  const Node *seen[8];
+  int nseen = 0;
+  fused_reductions(n, root, seen, &nseen);
+  return nseen;
+}
+
+/* Nodes in the inlined expression tree of root, a diamond's shared part counted per use; stops past limit. */
+static int tree_size(const Node *n, bool root, int limit) {
+  if (!root && ((n->flags & NF_MATERIALIZE) || n->kind == NODE_LEAF)) return 1;
+  int s = 1;
+  for (int k = 0; k < n->nin && s <= limit; k++) s += tree_size(n->in[k], false, limit - s);
+  return s;
+}
+
+/* The materialized node u's value reaches through inlined same-shape MAPs each used once, or NULL. */
+static Node *flows_into(Plan *p, Node *u, int from) {
+  while (!(u->flags & NF_MATERIALIZE)) {
+    Node *c = only_consumer(p, u, from);
+    if (!c || c->kind != NODE_MAP || !ir_same_shape(c, u)) return NULL;
+    u = c;
+  }
+  return u;
+}
+
+/* Diamonds: a MAP used more than once where every use is inside one kernel's element-wise
+ * expression (x * sigmoid(x), Mish, GELU, HardSwish after a conv) is inlined there as well,
+ * recomputed per use instead of a round trip through memory, while the expression stays small. */
+static void inline_diamonds(Plan *p) {
+  enum { MAX_TREE = 64 };
+  for (int i = 0; i < p->nnodes; i++) {
+    Node *n = p->nodes[i];
+    if (n->kind != NODE_MAP || !(n->flags & NF_MATERIALIZE) || (n->flags & NF_OUTPUT) || n->nuses < 2) continue;
+    Node *root = NULL;
+    bool ok = true;
+    for (int j = i + 1; j < p->nnodes && ok; j++) {
+      Node *u = p->nodes[j];
+      for (int k = 0; k < u->nin; k++) {
+        if (u->in[k] != n) continue;
+        Node *r = u->kind == NODE_MAP && ir_same_shape(u, n) ? flows_into(p, u, j + 1) : NULL;
+        if (!r || r->kind != NODE_MAP || (root && r != root)) ok = false;
+        root = r;
+        break;
+      }
+    }
+    if (!ok || !root) continue;
+    n->flags &= ~NF_MATERIALIZE;
+    if (tree_size(root, true, MAX_TREE) > MAX_TREE) n->flags |= NF_MATERIALIZE;
+  }
 }
 
 static void materialize_first_reduction_of(Node *root) {
@@ -122,6 +177,7 @@ void pass_fuse(Plan *p) {
     }
     if (m) n->flags |= NF_MATERIALIZE;
   }
+  if (!p->naive) inline_diamonds(p);
   /* a fused reduction is read element for element: one seen through a GATHER (a transpose
    * or slice of its epilogue) ends its epilogue's kernel there, so it can still run as a GEMM */
   for (int i = 0; i < p->nnodes; i++) {

@@ -290,6 +290,9 @@ int cg_write_header(CgCtx *c, const CgOptions *o, const char *extra) {
   fprintf(f, "void %s_free(void);\n", p);
   fprintf(f, "/* Why the last call failed, or \"\". */\nconst char *%s_last_error(void);\n", p);
   if (extra) fputs(extra, f);
+  else
+    fprintf(f, "\n#ifdef %s_PROFILE /* built with -D%s_PROFILE: per kernel, mean ms per run, slowest first */\n"
+               "#include <stdio.h>\nvoid %s_profile_print(FILE *f);\n#endif\n", P, P, p);
   fprintf(f, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
   if (fclose(f) != 0) { fprintf(stderr, "jtc: error writing %s\n", o->h_path); return -1; }
   return 0;
@@ -319,10 +322,37 @@ int cg_first_output(Graph *g, const Node *n) {
   return -1;
 }
 
+/* -D<P>_PROFILE: each kernel call timed; <p>_profile_print reports (compiled out otherwise). */
+static void print_profiler(CgCtx *c, const char *p) {
+  FILE *f = c->f;
+  int nk = c->p->nkernels ? c->p->nkernels : 1;
+  char P[64];
+  cg_upper(P, p, sizeof P);
+  fprintf(f, "\n#ifdef %s_PROFILE /* time each kernel; %s_profile_print() reports */\n#include <time.h>\n", P, p);
+  fprintf(f, "static double %s_prof_ms[%d];\nstatic long %s_prof_runs;\n", p, nk, p);
+  fprintf(f, "static const char *const %s_prof_names[%d] = {", p, nk);
+  for (int j = 0; j < c->p->nkernels; j++) fprintf(f, "%s\"%s\"", j ? ", " : "", cg_kernel_name(c, j));
+  fprintf(f, "%s};\n", c->p->nkernels ? "" : "0");
+  fprintf(f, "static double %s_prof_now(void) {\n  struct timespec ts;\n  timespec_get(&ts, TIME_UTC);\n", p);
+  fprintf(f, "  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;\n}\n");
+  fprintf(f, "#define %s_PROF(j, call) \\\n  do { \\\n    double t0_ = %s_prof_now(); \\\n    call; \\\n", P, p);
+  fprintf(f, "    %s_prof_ms[j] += %s_prof_now() - t0_; \\\n    %s_prof_runs += (j) == 0; \\\n  } while (0)\n", p, p, p);
+  fprintf(f, "void %s_profile_print(FILE *f) {\n", p);
+  fprintf(f, "  double total = 0;\n  int done[%d] = {0};\n", nk);
+  fprintf(f, "  for (int j = 0; j < %d; j++) total += %s_prof_ms[j];\n", c->p->nkernels, p);
+  fprintf(f, "  fprintf(f, \"%%d runs, %%.3f ms per run in kernels; slowest first:\\n\", (int)%s_prof_runs, total / (%s_prof_runs ? %s_prof_runs : 1));\n", p, p, p);
+  fprintf(f, "  for (int n = 0; n < %d; n++) {\n    int m = -1;\n", c->p->nkernels);
+  fprintf(f, "    for (int j = 0; j < %d; j++)\n      if (!done[j] && (m < 0 || %s_prof_ms[j] > %s_prof_ms[m])) m = j;\n", c->p->nkernels, p, p);
+  fprintf(f, "    done[m] = 1;\n");
+  fprintf(f, "    fprintf(f, \"%%9.4f ms %%5.1f%%%%  %%s\\n\", %s_prof_ms[m] / (%s_prof_runs ? %s_prof_runs : 1), total > 0 ? 100 * %s_prof_ms[m] / total : 0.0, %s_prof_names[m]);\n", p, p, p, p, p);
+  fprintf(f, "  }\n}\n#else\n#define %s_PROF(j, call) call\n#endif\n", P);
+}
+
 static void print_run(CgCtx *c, const char *p, const Weights *w) {
   Graph *g = c->g;
   const Plan *pl = c->p;
   FILE *f = c->f;
+  print_profiler(c, p);
   fprintf(f, "\nint %s_run(const void *const inputs[], void *const outputs[]) {\n", p);
   if (!w->embed)
     fprintf(f, "  if (!%s_blob) {\n    snprintf(%s_err, sizeof %s_err, \"%s_run: weights not loaded (call %s_init first)\");\n    return -1;\n  }\n", p, p, p, p, p);
@@ -360,9 +390,11 @@ static void print_run(CgCtx *c, const char *p, const Weights *w) {
     const Kernel *k = &pl->kernels[j];
     int nb = c->nkparams[j];
     const Node **bufs = c->kparams[j];
-    fprintf(f, "  %s(%s", cg_kernel_name(c, j), cg_bufname(c, k->root));
+    char P[64];
+    cg_upper(P, p, sizeof P);
+    fprintf(f, "  %s_PROF(%d, %s(%s", P, j, cg_kernel_name(c, j), cg_bufname(c, k->root));
     for (int b = 0; b < nb; b++) fprintf(f, ", %s", cg_bufname(c, bufs[b]));
-    fprintf(f, ");\n");
+    fprintf(f, "));\n");
   }
   /* outputs that are inputs, constants, or repeated: copy */
   for (int k = 0; k < g->noutputs; k++) {

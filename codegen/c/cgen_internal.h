@@ -18,6 +18,8 @@ typedef struct {
   Str pre;                   /* statements the current expression needs first (inner reductions) */
   int pre_depth;             /* their nesting, relative to the statement they precede */
   int nacc;                  /* accumulators named so far */
+  struct { const Node *n; Ix *idx[IR_MAX_RANK]; const char *acc; } memo[8]; /* inner reductions in pre, by index */
+  int nmemo;
   const char *prefix;        /* the API prefix (names the GEMM scratch) */
   const char *kname;         /* the kernel's function name */
   const Node *gemm_result;   /* a contraction already computed into the root's buffer */

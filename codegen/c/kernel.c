@@ -155,6 +155,9 @@ static void pre_line(CgCtx *c, const char *fmt, ...) {
  * index; the reduced ones get fresh loop variables after the kernel's. */
 static char *inner_reduction(CgCtx *c, Node *n, Ix *const *idx) {
   Graph *g = c->g;
+  /* a diamond (fuse.c) reads the same reduction twice in one statement: reduce once */
+  for (int m = 0; m < c->nmemo; m++)
+    if (c->memo[m].n == n && !memcmp(c->memo[m].idx, idx, (size_t)n->rank * sizeof *idx)) return (char *)c->memo[m].acc;
   Node *src = n->in[0];
   Ix *sidx[IR_MAX_RANK] = {0};
   for (int j = 0; j < n->rank; j++)
@@ -182,6 +185,11 @@ static char *inner_reduction(CgCtx *c, Node *n, Ix *const *idx) {
   while (opened--) {
     c->pre_depth--;
     pre_line(c, "}");
+  }
+  if (c->pre_depth == 0 && c->nmemo < 8) {
+    c->memo[c->nmemo].n = n;
+    memcpy(c->memo[c->nmemo].idx, idx, (size_t)n->rank * sizeof *idx);
+    c->memo[c->nmemo++].acc = acc;
   }
   return (char *)acc;
 }
@@ -293,6 +301,7 @@ void cg_flush_pre(CgCtx *c) {
   }
   str_init(&c->pre, c->g);
   c->pre_depth = 0;
+  c->nmemo = 0;
 }
 
 static void body_elementwise(CgCtx *c, Node *n) {
@@ -500,6 +509,7 @@ void cg_kernel_body(CgCtx *c) {
   memcpy(c->dom, c->k->dom, sizeof c->dom);
   c->nacc = 0;
   c->pre_depth = 0;
+  c->nmemo = 0;
   str_init(&c->pre, c->g);
   c->gemm_result = NULL;
   c->row_result = NULL;

@@ -99,6 +99,7 @@ static void reset(CgCtx *c, int ndom, const int64_t *dom) {
   memcpy(c->dom, dom, (size_t)ndom * sizeof(int64_t));
   c->nacc = 0;
   c->pre_depth = 0;
+  c->nmemo = 0;
   str_init(&c->pre, c->g);
   c->gemm_result = NULL;
   c->row_result = NULL;

@@ -166,6 +166,43 @@ static void test_epilogue_fusion(void **s) {
   ir_graph_free(g);
 }
 
+/* x * sigmoid(x) after a matmul + bias (SiLU): x is used twice, both times inside the same
+ * element-wise expression, so it is inlined (a diamond) and the whole thing is one kernel */
+static void test_diamond_silu_is_one_kernel(void **s) {
+  (void)s;
+  Graph *g = ir_graph_new();
+  int64_t da[2] = {4, 6}, db[2] = {6, 5}, bias[1] = {5};
+  Node *a = ir_input(g, "a", DT_F32, 2, da);
+  float wb[30], bb[5];
+  for (int i = 0; i < 30; i++) wb[i] = (float)((i * 7) % 11) - 5.0f;
+  for (int i = 0; i < 5; i++) bb[i] = (float)i - 2.0f;
+  Node *x = ir_binary(g, MAP_ADD, ir_matmul(g, a, ir_const(g, DT_F32, 2, db, wb)), ir_const(g, DT_F32, 1, bias, bb));
+  ir_mark_output(g, ir_binary(g, MAP_MUL, x, ir_unary(g, MAP_SIGMOID, x)), "out");
+  Plan *p;
+  check_same_result(g, &p);
+  assert_false(x->flags & NF_MATERIALIZE);
+  assert_int_equal(p->nkernels, 1);
+  assert_non_null(p->kernels[0].gemm);
+  ir_graph_free(g);
+}
+
+/* nested diamonds would double the inlined expression per level: past a size, they are
+ * materialized again, so code size stays bounded */
+static void test_diamonds_stay_small(void **s) {
+  (void)s;
+  Graph *g = ir_graph_new();
+  int64_t d[1] = {8};
+  Node *x = ir_input(g, "x", DT_F32, 1, d), *y = ir_unary(g, MAP_NEG, x);
+  for (int i = 0; i < 12; i++) y = ir_binary(g, MAP_MUL, y, ir_unary(g, MAP_SIGMOID, y));
+  ir_mark_output(g, y, "out");
+  Plan *p;
+  check_same_result(g, &p);
+  int materialized = 0;
+  for (int i = 0; i < p->nnodes; i++) materialized += p->nodes[i]->kind == NODE_MAP && (p->nodes[i]->flags & NF_MATERIALIZE);
+  assert_true(materialized > 1 && materialized < 12);
+  ir_graph_free(g);
+}
+
 /* depthwise conv: not a GEMM; the row schedule takes it, with the padding as loop limits */
 static void test_depthwise_rows(void **s) {
   (void)s;
@@ -265,6 +302,8 @@ int main(void) {
     cmocka_unit_test(test_dce_and_fusion),
     cmocka_unit_test(test_matmul_schedule_is_register_reduction),
     cmocka_unit_test(test_epilogue_fusion),
+    cmocka_unit_test(test_diamond_silu_is_one_kernel),
+    cmocka_unit_test(test_diamonds_stay_small),
     cmocka_unit_test(test_depthwise_rows),
     cmocka_unit_test(test_depthwise_rows_epilogue),
     cmocka_unit_test(test_memplan_no_overlap),
