@@ -63,6 +63,11 @@ JTC_HELPER float jtc_expf(float x) {
 }
 JTC_HELPER double jtc_exp(double x) { return exp(x); }
 
+/* cond ? a : b with both evaluated (they are safe to: guarded reads are inside them), so a
+ * loop over it has no conditional loads and vectorizes (Clip lowers to two of these) */
+JTC_HELPER float jtc_selectf(int c, float a, float b) { return c ? a : b; }
+JTC_HELPER double jtc_select(int c, double a, double b) { return c ? a : b; }
+
 /* max/min that return NaN when either operand is NaN, as numpy.maximum does (fmax does not) */
 JTC_HELPER float jtc_fmaxf(float a, float b) { return (a != a || a > b) ? a : b; }
 JTC_HELPER float jtc_fminf(float a, float b) { return (a != a || a < b) ? a : b; }

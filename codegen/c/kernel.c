@@ -248,16 +248,19 @@ void cg_line(CgCtx *c, const char *fmt, ...) {
   fputc('\n', c->f);
 }
 
+static void omp_for(CgCtx *c, int collapse) {
+  cg_line(c, "#ifdef _OPENMP");
+  if (collapse > 1) cg_line(c, "#pragma omp parallel for collapse(%d)", collapse);
+  else cg_line(c, "#pragma omp parallel for");
+  cg_line(c, "#endif");
+}
+
+/* Loops order[from..to) of the kernel; the first npar (from 0) run in parallel, at most to of them. */
 static void open_loops(CgCtx *c, int from, int to) {
   const Kernel *k = c->k;
   for (int j = from; j < to; j++) {
     int v = k->order[j];
-    if (j == 0 && k->npar > 0) {
-      cg_line(c, "#ifdef _OPENMP");
-      if (k->npar > 1) cg_line(c, "#pragma omp parallel for collapse(%d)", k->npar);
-      else cg_line(c, "#pragma omp parallel for");
-      cg_line(c, "#endif");
-    }
+    if (j == 0 && k->npar > 0) omp_for(c, k->npar < to ? k->npar : to);
     cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) {", v, v, k->dom[v], v);
     c->indent++;
   }
@@ -304,14 +307,79 @@ void cg_flush_pre(CgCtx *c) {
   c->nmemo = 0;
 }
 
+/* How many innermost loops walk n's last dims in order (contiguous in n's own layout). */
+static int trailing_loops(const Kernel *k, const Node *n) {
+  int d = n->rank - 1, j = k->nloops - 1;
+  for (; j >= 0; j--, d--) {
+    while (d >= 0 && n->dims[d] == 1) d--;
+    if (d < 0 || k->order[j] != d) break;
+  }
+  return k->nloops - 1 - j;
+}
+
+/* The statement for element idx of n, or NULL when flat (a variable standing for the
+ * trailing loops flattened) still divides or takes a remainder of that variable. */
+static char *elementwise_statement(CgCtx *c, Node *n, Ix *const *idx, int flat) {
+  char *v = cg_expr(c, n, idx, true);
+  char *st = str_fmt(c->g, "%s[%s] = %s;", cg_bufname(c, n), cg_ix_sum(c, cg_linearize(c, n, idx)),
+                     cg_wrap(c->g, cg_store_conv(n->dtype), v));
+  if (flat >= 0) {
+    const char *text = str_fmt(c->g, "%s\n%s", c->pre.s ? c->pre.s : "", st);
+    char div[32], mod[32], fdiv[48], fmod[48];
+    snprintf(div, sizeof div, "i%d / ", flat);
+    snprintf(mod, sizeof mod, "i%d %% ", flat);
+    snprintf(fdiv, sizeof fdiv, "jtc_floordiv(i%d,", flat);
+    snprintf(fmod, sizeof fmod, "jtc_floormod(i%d,", flat);
+    if (strstr(text, div) || strstr(text, mod) || strstr(text, fdiv) || strstr(text, fmod)) return NULL;
+  }
+  return st;
+}
+
+/* Element-wise: a loop per output dim, except that the most innermost loops over n's
+ * trailing dims that keep every index linear run as one flattened loop (short rows such
+ * as 7x7 or 14x14 maps then vectorize as one long loop). */
 static void body_elementwise(CgCtx *c, Node *n) {
+  const Kernel *k = c->k;
+  Graph *g = c->g;
   Ix *idx[IR_MAX_RANK];
   vars(c, idx, n->rank);
-  open_loops(c, 0, c->k->nloops);
-  char *v = cg_expr(c, n, idx, true);
+  for (int nflat = trailing_loops(k, n); nflat >= 2 && c->ndom < IR_MAX_RANK; nflat--) {
+    int first = k->nloops - nflat, f = c->ndom;
+    int64_t total = 1;
+    for (int j = first; j < k->nloops; j++) total *= k->dom[k->order[j]];
+    if (total == 0) break; /* an empty tensor: nothing to flatten */
+    Ix *fidx[IR_MAX_RANK];
+    memcpy(fidx, idx, sizeof fidx);
+    int64_t after = 1;
+    for (int j = k->nloops - 1; j >= first; j--) {
+      int v = k->order[j];
+      Ix *q = ix_div(g, ix_var(g, f), ix_const(g, after));
+      fidx[v] = j == first ? q : ix_mod(g, q, ix_const(g, k->dom[v]));
+      after *= k->dom[v];
+    }
+    c->dom[c->ndom++] = total;
+    for (int v = 0; v < n->rank; v++) fidx[v] = ix_simplify(g, fidx[v], c->ndom, c->dom);
+    char *st = elementwise_statement(c, n, fidx, f);
+    if (st) {
+      open_loops(c, 0, first);
+      if (first == 0 && k->npar > 0) omp_for(c, 1);
+      cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) {", f, f, total, f);
+      c->indent++;
+      cg_flush_pre(c);
+      cg_line(c, "%s", st);
+      close_loops(c, first + 1);
+      return;
+    }
+    c->ndom = f; /* not linear (drop the variables the attempt took): the loop nest as it is */
+    str_init(&c->pre, g);
+    c->pre_depth = 0;
+    c->nmemo = 0;
+  }
+  open_loops(c, 0, k->nloops);
+  char *st = elementwise_statement(c, n, idx, -1);
   cg_flush_pre(c);
-  cg_line(c, "%s[%s] = %s;", cg_bufname(c, n), cg_ix_sum(c, cg_linearize(c, n, idx)), cg_wrap(c->g, cg_store_conv(n->dtype), v));
-  close_loops(c, c->k->nloops);
+  cg_line(c, "%s", st);
+  close_loops(c, k->nloops);
 }
 
 static void body_scatter(CgCtx *c, Node *n) {
