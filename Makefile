@@ -70,6 +70,13 @@ $(B)/tests/bench_gemm_native: tests/tools/bench_gemm.c runtime_stub/gemm.h
 	$(CC) $(CFLAGS) $(GEMM_NATIVE) $< -lm -o $@
 all: $(B)/tests/bench_gemm_native
 
+# tests/cuda/cuda_emu.h, the CUDA emulator: its test, built by the host C++
+# compiler (`make unit` also has nvcc compile it for sm_75 if nvcc is there).
+UNIT_BIN += $(B)/tests/test_cuda_emu
+$(B)/tests/test_cuda_emu: tests/cuda/test_emu.cu tests/cuda/cuda_emu.h
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -O1 -Wall -Wextra -Werror -x c++ -include tests/cuda/cuda_emu.h $< -o $@
+
 # The quick start: compile the bundled LeNet to C, build it, run it.
 demo: all
 	@mkdir -p $(B)/demo
@@ -79,6 +86,7 @@ demo: all
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@sh tests/cuda/nvcc_check.sh $(B)/tests
 
 test: all unit
 	B=$(B) PYTHON=$(PYTHON) sh tests/run_all.sh

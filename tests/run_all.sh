@@ -11,6 +11,10 @@
 #   debian    ONNX's backend tests from libonnx-testdata: node, pytorch-converted,
 #             pytorch-operator, simple. If tests/conformance/node_tests.txt exists,
 #             only the tests it names run (one per line: name or suite/name).
+#   cuda-samples, cuda-debian   the same through the CUDA target, its kernels run by
+#             the emulator tests/cuda/cuda_emu.h (conform --target cuda)
+#   nvcc-*    nvcc builds of the samples (sm_75, sm_87, sm_90) and of every CUDA source
+#             cuda-* passed (sm_75), when nvcc is installed
 # Each suite prints its tests and summary; the last line is the grand total
 # `N passed, N failed, N skipped`, and the exit status is 1 if anything failed.
 # Env: JOBS (parallel tests, default: CPU count), ONNX_DATA (corpus root).
@@ -89,6 +93,8 @@ elif "$PYTHON" tests/models/make_models.py "$B/models"; then
   # the reference schedule (--naive: plain loop nests) must agree with the same references,
   # so every optimization is checked against its unoptimized form
   JTC_FLAGS=--naive suite models-naive "$B/models/mnist_cnn" "$B/models/squeezenet1_1" samples/mlp samples/lenet
+  # and through the CUDA target, run by the emulator (see cuda-debian below)
+  suite cuda-models --target cuda --root "$B/models"
 else
   echo "FAIL models: make_models.py failed"
   count 0 1 0
@@ -125,11 +131,48 @@ elif [ -f "$ALLOW" ]; then
     fi
   done <"$ALLOW"
   count 0 "$missing" 0
-  # shellcheck disable=SC2046
-  [ -s "$dirs" ] && suite "debian ($ALLOW)" $(cat "$dirs")
+  DEBIAN_SET=$(cat "$dirs")
+  # shellcheck disable=SC2086
+  [ -n "$DEBIAN_SET" ] && suite "debian ($ALLOW)" $DEBIAN_SET
 else
-  suite debian --root "$ONNX_DATA/node" --root "$ONNX_DATA/pytorch-converted" \
-    --root "$ONNX_DATA/pytorch-operator" --root "$ONNX_DATA/simple"
+  DEBIAN_SET="--root $ONNX_DATA/node --root $ONNX_DATA/pytorch-converted --root $ONNX_DATA/pytorch-operator --root $ONNX_DATA/simple"
+  # shellcheck disable=SC2086
+  suite debian $DEBIAN_SET
+fi
+
+# The CUDA target (codegen/cuda). Every sample and conformance test again, through the
+# generated .cu built by the host C++ compiler against tests/cuda/cuda_emu.h, which runs
+# its kernels on the CPU with CUDA's semantics; each passing test's source is kept
+# (--cu-dir) for nvcc below. Then nvcc (when installed; CI has no GPU, so it only
+# compiles): the samples for every architecture CI checks, the conformance sources for
+# sm_75, many per translation unit (tests/cuda/nvcc_batch.sh).
+CU=$WORK/cu
+suite cuda-samples --target cuda --cu-dir "$CU" samples/mlp samples/lenet
+# shellcheck disable=SC2086
+[ -n "${DEBIAN_SET:-}" ] && suite cuda-debian --target cuda --cu-dir "$CU" $DEBIAN_SET
+
+# run_script NAME CMD...: run CMD (which ends with `N passed, N failed, N skipped`), add its summary.
+run_script() {
+  name=$1
+  shift
+  echo "== $name"
+  "$@" >"$LOG" 2>&1
+  cat "$LOG"
+  # shellcheck disable=SC2046
+  set -- $(tail -n 1 "$LOG")
+  if [ "$#" -ge 5 ] && [ "$2" = passed, ]; then count "$1" "$3" "$5"; else echo "FAIL $name: did not finish"; count 0 1 0; fi
+}
+
+NVCC=${NVCC:-$(command -v nvcc || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; })}
+if [ -z "$NVCC" ]; then
+  echo "== nvcc"
+  echo "SKIP nvcc: not installed (the CUDA toolkit's nvcc; set NVCC)"
+  count 0 0 1
+else
+  mkdir -p "$WORK/cu-samples"
+  for s in mlp lenet; do "$B/jtc" -q samples/$s/model.onnx --target=cuda --name "sample_$s" -o "$WORK/cu-samples/sample_$s.cu"; done
+  for arch in sm_75 sm_87 sm_90; do run_script "nvcc-samples-$arch" env NVCC="$NVCC" sh tests/cuda/nvcc_batch.sh "$WORK/cu-samples" $arch; done
+  run_script nvcc-conformance-sm_75 env NVCC="$NVCC" sh tests/cuda/nvcc_batch.sh "$CU" sm_75
 fi
 
 echo "== total"

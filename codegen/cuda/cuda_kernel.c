@@ -55,6 +55,12 @@ static void delinearize(Str *b, int indent, const int *list, int n, const int64_
   int64_t after = 1;
   int first = 0; /* the outermost variable that is not of extent 1 needs no remainder */
   while (first < n - 1 && ext[list[first]] == 1) first++;
+  for (int j = 0; j < n; j++)
+    if (ext[list[j]] == 0) { /* an empty domain: the loop never runs (and dividing by 0 would not compile) */
+      for (int k = 0; k < n; k++)
+        if (uses_var(text, list[k])) str_cat(b, "%*sconst int64_t i%d = 0;\n", 2 * indent, "", list[k]);
+      return;
+    }
   for (int j = n - 1; j >= 0; j--) {
     int v = list[j];
     int64_t e = ext[v];

@@ -18,7 +18,7 @@
  *      split on blanks; -fopenmp is added when JTC_OPENMP is set and not 0);
  *      With --target cuda, jtc writes WORK/net.cu instead, built by the host C++
  *      compiler against the CUDA emulator so its kernels run on the CPU:
- *        $CXX -std=c++17 -O1 -Wall -Wextra -Werror -x c++ -include EMU -c net.cu
+ *        $CXX -std=c++17 -O1 -Wall -Wextra -Werror -x c++ -include EMU -I EMU_DIR -c net.cu
  *        $CC -std=c11 -O1 harness.c net.o -lstdc++ -lm
  *      (CXX defaults to g++, EMU to tests/cuda/cuda_emu.h); --cu-dir DIR also
  *      writes each passing test's CUDA source to DIR/<prefix>.cu with a prefix
@@ -509,6 +509,9 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
     add_words(argv, &n, cxx && *cxx ? cxx : "g++");
     add_words(argv, &n, "-std=c++17 -O1 -Wall -Wextra -Werror -x c++ -include");
     argv[n++] = (char *)opt.emu;
+    argv[n++] = "-I"; /* its cuda_runtime.h */
+    const char *slash = strrchr(opt.emu, '/');
+    argv[n++] = slash ? fmt("%.*s", (int)(slash - opt.emu), opt.emu) : ".";
     argv[n++] = "-I";
     argv[n++] = (char *)work;
     argv[n++] = "-c";
