@@ -427,6 +427,7 @@ static void body_scatter(CgCtx *c, Node *n) {
 }
 
 static void body_gemm(CgCtx *c, const char *kname);
+static char *elementwise_statement(CgCtx *c, Node *n, Ix *const *idx, int flat);
 
 /* For window GATHER w read over the current domain: print `lo = max(lo, ..)` and
  * `hi = min(hi, ..)` so that variable v in [lo, hi) keeps w's reads in bounds
@@ -560,8 +561,27 @@ static void body_map_rows(CgCtx *c, Node *root) {
   cg_line(c, "%sfor (int64_t i%d = lo; i%d < hi; i%d++) %s = %s;", u >= 0 ? "  " : "", v, v, v, cur,
           cg_combine(c, s->red, s->dtype, cur, val));
   close_loops(c, red);
-  /* store through the epilogue */
+  /* store through the epilogue: a plane as one flattened loop when the indices stay linear in it */
   c->row_result = s;
+  if (u >= 0 && c->ndom < IR_MAX_RANK) {
+    int f = c->ndom;
+    c->dom[c->ndom++] = e * eu;
+    Ix *fids[IR_MAX_RANK];
+    memcpy(fids, ids, sizeof fids);
+    fids[u] = ix_div(g, ix_var(g, f), ix_const(g, e));
+    fids[v] = ix_mod(g, ix_var(g, f), ix_const(g, e));
+    c->row_at = str_fmt(g, "i%d", f);
+    char *st = e > 0 && eu > 0 ? elementwise_statement(c, root, fids, f) : NULL;
+    if (st && c->pre.len == 0) {
+      c->row_result = NULL;
+      cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) %s", f, f, e * eu, f, st);
+      close_loops(c, opened);
+      return;
+    }
+    c->ndom = f;
+    str_init(&c->pre, g);
+    c->nmemo = 0;
+  }
   c->row_at = at;
   char *out = cg_expr(c, root, ids, true);
   c->row_result = NULL;
