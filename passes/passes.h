@@ -134,4 +134,9 @@ bool pass_operand_vars(Graph *g, const Node *x, int nvars, bool *used);
 void pass_memplan(Plan *p);
 void pass_launch(Plan *p);
 
+/* autodiff.c: the gradients of sum(seed * y) (seed NULL: ones) with respect to xs[0..nx),
+ * as new meta-op nodes (zeros where y does not depend on x). Fails through ir_fail on an
+ * OPAQUE node or a non-additive SCATTER between them. Works on the graph before the passes. */
+Node **pass_grad(Graph *g, Node *y, Node *seed, int nx, Node *const *xs);
+
 #endif
