@@ -173,6 +173,9 @@ void onnx_lower_softmax_ce(OnnxCtx *c);
 void onnx_lower_adagrad(OnnxCtx *c);
 void onnx_lower_momentum(OnnxCtx *c);
 void onnx_lower_adam(OnnxCtx *c);
+void onnx_lower_gradient(OnnxCtx *c);
+/* onnx_load.c: the value a name has in the scope (enclosing scopes included), or NULL. */
+Node *onnx_scope_value(const struct OnnxScope *s, const char *name);
 void onnx_lower_quantize_linear(OnnxCtx *c);
 void onnx_lower_dequantize_linear(OnnxCtx *c);
 void onnx_lower_dynamic_quantize_linear(OnnxCtx *c);

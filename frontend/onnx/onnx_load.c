@@ -101,6 +101,8 @@ static Node *val_get(const Loader *L, const char *name) {
   return NULL;
 }
 
+Node *onnx_scope_value(const struct OnnxScope *s, const char *name) { return val_get(s, name); }
+
 static void val_set(Loader *L, const char *name, Node *n) {
   if ((L->count + 1) * 2 > L->cap) {
     size_t ocap = L->cap;

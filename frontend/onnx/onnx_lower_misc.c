@@ -7,6 +7,7 @@
  * MelWeightMatrix), Det and Mish. Constructors are in ir/ops_misc.c.
  */
 #include "frontend/onnx/onnx_internal.h"
+#include "passes/passes.h"
 
 #include <string.h>
 
@@ -90,6 +91,29 @@ void onnx_lower_adam(OnnxCtx *c) {
     if (n + k < c->nout) c->out[n + k] = vn;
     if (2 * n + k < c->nout) c->out[2 * n + k] = hn;
   }
+}
+
+/* Gradient (ai.onnx.preview.training): d(sum y)/dx for each x named in xs, where y is a
+ * value computed earlier in the graph; the node's inputs are xs then zs (zs are only
+ * held constant, which a graph value that is not differentiated already is). */
+void onnx_lower_gradient(OnnxCtx *c) {
+  const Onnx__AttributeProto *xs = onnx_attr(c, "xs");
+  const char *yname = onnx_attr_string(c, "y", NULL);
+  if (!xs || !xs->n_strings) ir_fail(c->g, "attribute 'xs' (the tensors to differentiate by) is missing or empty");
+  if (!yname) ir_fail(c->g, "attribute 'y' (the tensor to differentiate) is missing");
+  int nx = (int)xs->n_strings;
+  if (nx > c->nin) ir_fail(c->g, "'xs' names %d tensors but the node has %d inputs", nx, c->nin);
+  Node *y = onnx_scope_value(c->scope, yname);
+  if (!y) ir_fail(c->g, "'y' names '%s', which no earlier node or input defines", yname);
+  Node **x = ir_alloc_array(c->g, (size_t)nx, sizeof(Node *));
+  for (int k = 0; k < nx; k++) {
+    char what[32];
+    snprintf(what, sizeof what, "xs[%d]", k);
+    x[k] = onnx_input(c, k, what);
+    if (!dt_is_float(x[k]->dtype)) ir_fail(c->g, "xs[%d] is %s; only float tensors have gradients", k, dt_name(x[k]->dtype));
+  }
+  Node **d = pass_grad(c->g, y, NULL, nx, x);
+  for (int k = 0; k < nx && k < c->nout; k++) c->out[k] = d[k];
 }
 
 /* ---- quantization ---- */

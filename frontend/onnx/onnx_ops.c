@@ -194,6 +194,7 @@ static const OnnxOpRow op_table[] = {
   {"ai.onnx.preview.training:Adagrad", 1, 0, onnx_lower_adagrad},
   {"ai.onnx.preview.training:Momentum", 1, 0, onnx_lower_momentum},
   {"ai.onnx.preview.training:Adam", 1, 0, onnx_lower_adam},
+  {"ai.onnx.preview.training:Gradient", 1, 0, onnx_lower_gradient},
   {"QuantizeLinear", 10, 18, onnx_lower_quantize_linear},
   {"DequantizeLinear", 10, 18, onnx_lower_dequantize_linear},
   {"DynamicQuantizeLinear", 11, 0, onnx_lower_dynamic_quantize_linear},
