@@ -53,7 +53,9 @@
  * where acc = A*B (+ the old C[i][j] when accumulate), absent terms are 0 and
  * clamp(v) = min(max(v, lo), hi) only when `clamp` is set (ReLU: lo = 0,
  * hi = FLT_MAX; ReLU6: lo = 0, hi = 6). residual must not alias C (C holds
- * partial sums while K is in progress; use accumulate for C += A*B).
+ * partial sums while K is in progress; use accumulate for C += A*B). Then
+ * epi->post, when set, rewrites each finished tile in place while it is in
+ * cache (the generated code's element-wise epilogues: SiLU, selects, ...).
  *
  * Scratch: the caller passes scratch memory (no malloc here); it needs
  * jtc_gemm_scratch_bytes(N, K, T) bytes to run on up to T threads (any
@@ -134,6 +136,11 @@ typedef struct jtc_gemm_epi {
   int clamp;             /* clamp to [lo, hi] after the additions */
   float lo, hi;
   int scalar;            /* 1: use the portable micro-kernel (tests) */
+  /* Then, on each finished tile while it is in cache (after the terms above):
+   * post(post_ctx, C + i*ldc + j, ldc, i, j, m, n) for the m x n tile at row i,
+   * column j of C; it may rewrite the tile in place. NULL: none. */
+  void (*post)(const void *ctx, float *c, int64_t ldc, int64_t i, int64_t j, int64_t m, int64_t n);
+  const void *post_ctx;
 } jtc_gemm_epi;
 
 /* ctx of the plain-matrix B providers: element (k, j) of B is at
@@ -564,6 +571,7 @@ JTC_GEMM_FN void jtc_gemm_part(int64_t i0, int64_t i1, int64_t j0, int64_t j1, i
       tail.res = epi->residual ? epi->residual + i0 * epi->ldr + j0 : NULL;
       jtc_gemm_epilogue(C + i0 * ldc + j0, ldc, i1 - i0, j1 - j0, &tail);
     }
+    if (epi && epi->post) epi->post(epi->post_ctx, C + i0 * ldc + j0, ldc, i0, j0, i1 - i0, j1 - j0);
     return;
   }
   for (int64_t n0 = j0; n0 < j1; n0 += ncb) {
@@ -585,12 +593,12 @@ JTC_GEMM_FN void jtc_gemm_part(int64_t i0, int64_t i1, int64_t j0, int64_t j1, i
             tail.res = epi->residual ? epi->residual + i * epi->ldr + j : NULL;
           }
 #ifdef JTC_GEMM_HAVE_THIN
-          if (n <= JTC_GEMM_THIN_N && kern == jtc_gemm_kernel) {
+          if (n <= JTC_GEMM_THIN_N && kern == jtc_gemm_kernel)
             jtc_gemm_kernel_thin(kc, a, Bp + s * kc * JTC_GEMM_NR, c, ldc, m, n, loadc, last && has_epi ? &tail : NULL);
-            continue;
-          }
+          else
 #endif
-          kern(kc, a, Bp + s * kc * JTC_GEMM_NR, c, ldc, m, n, loadc, last && has_epi ? &tail : NULL);
+            kern(kc, a, Bp + s * kc * JTC_GEMM_NR, c, ldc, m, n, loadc, last && has_epi ? &tail : NULL);
+          if (last && epi && epi->post) epi->post(epi->post_ctx, c, ldc, i, j, m, n);
         }
       }
     }

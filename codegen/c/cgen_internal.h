@@ -28,6 +28,7 @@ typedef struct {
   const char *row_at;        /* ... and the C index of the current element in row[] */
   bool *ever_read;           /* per node id: some kernel loads this buffer (decides which constants print) */
   bool *helper_reads;        /* buffers the current GEMM kernel's helpers load */
+  bool gemm_post;            /* the current GEMM kernel applies its root's expression per tile (<kname>_post) */
   Node **by_id;              /* live nodes by id (NULL for dead ids) */
   char **names;              /* C identifier per node id (buffers only) */
   bool *read;                /* per node id: the kernel being printed loads this buffer */

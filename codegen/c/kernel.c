@@ -7,6 +7,7 @@
  * interval analysis cannot prove in bounds; buffers are loads at the
  * linearized, simplified index. Index arithmetic is int64_t; floor division
  * is printed as C division where both operands are provably non-negative. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -794,6 +795,64 @@ static void packer_body(CgCtx *c, const Contraction *gm, const bool *used) {
   cg_line(c, "}");
 }
 
+/* Does text use loop variable i<v> as a whole token? */
+static bool text_uses_var(const char *text, int v) {
+  char name[16];
+  snprintf(name, sizeof name, "i%d", v);
+  size_t n = strlen(name);
+  for (const char *s = strstr(text, name); s; s = strstr(s + 1, name)) {
+    bool before = s > text && (isalnum((unsigned char)s[-1]) || s[-1] == '_');
+    bool after = isalnum((unsigned char)s[n]) || s[n] == '_';
+    if (!before && !after) return true;
+  }
+  return false;
+}
+
+/* The root's element-wise expression (the epilogue jtc_gemm_epi cannot express: SiLU,
+ * Clip as selects, ...) over one finished m x n tile of C at row i, column j, in place:
+ * rows are variable i<R> over M, columns i<R+1> over N (R: the domain's rank), the
+ * contraction read back from the root's buffer. NULL when an index would divide the
+ * column variable (the root then runs as its own loop after the GEMM). Marks c->read. */
+static char *post_body(CgCtx *c, const Contraction *gm, bool *used) {
+  Graph *g = c->g;
+  const Node *dom = gm->scatter->in[0];
+  Node *root = c->k->root;
+  int R = dom->rank;
+  if (R + 2 > IR_MAX_RANK || gm->M <= 0 || gm->N <= 0) return NULL;
+  c->ndom = R + 2;
+  memcpy(c->dom, dom->dims, (size_t)R * sizeof(int64_t));
+  c->dom[R] = gm->M;
+  c->dom[R + 1] = gm->N;
+  Ix *ids[IR_MAX_RANK];
+  for (int v = 0; v < R; v++) ids[v] = ix_var(g, v);
+  for (int side = 0; side < 2; side++) {
+    const int *list = side ? gm->nvars : gm->mvars;
+    int n = side ? gm->nn : gm->nm;
+    int64_t after = 1;
+    for (int j = n - 1; j >= 0; j--) {
+      int v = list[j];
+      Ix *q = ix_div(g, ix_var(g, R + side), ix_const(g, after));
+      ids[v] = j == 0 ? q : ix_mod(g, q, ix_const(g, dom->dims[v]));
+      after *= dom->dims[v];
+    }
+  }
+  Ix *ridx[IR_MAX_RANK];
+  for (int d = 0; d < root->rank; d++) {
+    const Ix *e = gm->scatter->idx[d];
+    ridx[d] = ix_simplify(g, e->kind == IX_VAR ? ids[e->val] : ix_const(g, 0), c->ndom, c->dom);
+  }
+  str_init(&c->pre, g);
+  c->pre_depth = 0;
+  c->nmemo = 0;
+  c->gemm_result = gm->scatter;
+  char *st = elementwise_statement(c, root, ridx, R + 1);
+  c->gemm_result = NULL;
+  if (!st || c->pre.len) return NULL;
+  for (int o = 0; o < gm->nouter; o++) used[gm->outer[o]] = text_uses_var(st, gm->outer[o]);
+  return str_fmt(g, "  for (int64_t i%d = i; i%d < i + m; i%d++)\n    for (int64_t i%d = j; i%d < j + n; i%d++) %s\n", R, R, R,
+                 R + 1, R + 1, R + 1, st);
+}
+
 /* Declarations that open a helper: its buffers from the context, then the outer variables it uses. */
 static void helper_prologue(CgCtx *c, Str *b, const Contraction *gm, const bool *used, const bool *reads) {
   for (int i = 0; i < c->g->nnodes; i++)
@@ -822,12 +881,30 @@ char *cg_gemm_helpers(CgCtx *c, const char *kname) {
   memset(c->read, 0, (size_t)g->nnodes * sizeof(bool));
   char *abody = gm->apacked ? NULL : capture(c, packer_body, gm, aused, 1);
   for (int i = 0; i < g->nnodes; i++) all[i] = breads[i] || c->read[i];
+  bool *areads = ir_alloc_array(g, (size_t)g->nnodes, sizeof(bool));
+  memcpy(areads, c->read, (size_t)g->nnodes * sizeof(bool));
+  /* the root's epilogue, applied per tile, when jtc_gemm_epi's terms do not express it */
+  Node *root = c->k->root;
+  bool *preads = ir_alloc_array(g, (size_t)g->nnodes, sizeof(bool)), pused[IR_MAX_RANK] = {0};
+  char *post = NULL;
+  if (root != gm->scatter && !gm->epi && !gm->transposed && root->dtype == DT_F32) {
+    memset(c->read, 0, (size_t)g->nnodes * sizeof(bool));
+    post = post_body(c, gm, pused);
+    memcpy(preads, c->read, (size_t)g->nnodes * sizeof(bool));
+    preads[root->id] = false;
+    c->ndom = dom->rank;
+    memcpy(c->dom, dom->dims, sizeof c->dom);
+  }
+  c->gemm_post = post != NULL;
+  if (post)
+    for (int i = 0; i < g->nnodes; i++) all[i] |= preads[i];
   Str b;
   str_init(&b, g);
   str_cat(&b, "\ntypedef struct {\n");
   for (int i = 0; i < g->nnodes; i++)
     if (all[i] && c->names[i] && pass_buf_kind(c->by_id[i]) != BUF_CONST)
       str_cat(&b, "  const %s *%s;\n", dt_ctype(c->by_id[i]->dtype), c->names[i]);
+  if (post) str_cat(&b, "  float *out; /* the root, rewritten per tile by %s_post */\n", kname);
   for (int o = 0; o < gm->nouter; o++) str_cat(&b, "  int64_t i%d;\n", gm->outer[o]);
   str_cat(&b, "  int unused;\n} %s_ctx;\n", kname);
   str_cat(&b, "\n/* B of the GEMM, a kc x nc block in JTC_GEMM_NR-wide strips (runtime_stub/gemm.h) */\n");
@@ -838,8 +915,16 @@ char *cg_gemm_helpers(CgCtx *c, const char *kname) {
   if (abody) {
     str_cat(&b, "\n/* A of the GEMM, packed into 12-row panels */\n");
     str_cat(&b, "static void %s_pack_a(const %s_ctx *ctx, float *restrict ap) {\n  (void)ctx;\n", kname, kname);
-    helper_prologue(c, &b, gm, aused, c->read);
+    helper_prologue(c, &b, gm, aused, areads);
     str_cat(&b, "%s}\n", abody);
+  }
+  if (post) {
+    str_cat(&b, "\n/* the root's epilogue on one finished tile of C (jtc_gemm_epi.post) */\n");
+    str_cat(&b, "static void %s_post(const void *ctx_, float *c, int64_t ldc, int64_t i, int64_t j, int64_t m, int64_t n) {\n", kname);
+    str_cat(&b, "  const %s_ctx *ctx = ctx_;\n  (void)c;\n  (void)ldc;\n", kname);
+    str_cat(&b, "  float *restrict %s = ctx->out;\n", cg_bufname(c, root));
+    helper_prologue(c, &b, gm, pused, preads);
+    str_cat(&b, "%s}\n", post);
   }
   for (int i = 0; i < g->nnodes; i++) c->read[i] = all[i];
   c->helper_reads = all;
@@ -858,6 +943,7 @@ static void body_gemm(CgCtx *c, const char *kname) {
   for (int i = 0; i < g->nnodes; i++)
     if (c->read[i] && c->names[i] && pass_buf_kind(c->by_id[i]) != BUF_CONST)
       str_cat(&init, "%s.%s = %s", init.len ? ", " : "", c->names[i], c->names[i]);
+  if (c->gemm_post) str_cat(&init, "%s.out = %s", init.len ? ", " : "", cg_bufname(c, root));
   cg_line(c, "%s_ctx ctx = {%s};", kname, init.len ? init.s : "0");
   const char *scratch = str_fmt(g, "%s_gemm_scratch", c->prefix);
   const char *a = gm->apacked ? cg_bufname(c, gm->apacked) : scratch;
@@ -879,7 +965,10 @@ static void body_gemm(CgCtx *c, const char *kname) {
   char *bs = cg_ix_sum(c, base);
   const char *cdst = gm->transposed ? str_fmt(g, "%s + %" PRId64, scratch, ct) : str_fmt(g, "%s + %s", cg_bufname(c, root), bs);
   const char *epi = "NULL";
-  if (gm->epi) {
+  if (c->gemm_post) {
+    cg_line(c, "const jtc_gemm_epi epi = {.post = %s_post, .post_ctx = &ctx}; /* the root's epilogue, per tile */", kname);
+    epi = "&epi";
+  } else if (gm->epi) {
     Str e;
     str_init(&e, g);
     if (gm->bias_row) {
@@ -914,7 +1003,7 @@ static void body_gemm(CgCtx *c, const char *kname) {
     c->indent--;
     cg_line(c, "}");
   }
-  if (root == gm->scatter || gm->epi) return;
+  if (root == gm->scatter || gm->epi || c->gemm_post) return;
   /* epilogue: the root's element-wise expression, reading the contraction from the root's buffer */
   c->gemm_result = gm->scatter;
   c->ndom = c->k->ndom;

@@ -37,7 +37,14 @@ static float *frand_array(int64_t n) {
   return p;
 }
 
-enum { ACC = 1, BIAS_ROW = 2, BIAS_COL = 4, RESID = 8, RELU = 16, TRANS_B = 32, CLIP6 = 64 };
+enum { ACC = 1, BIAS_ROW = 2, BIAS_COL = 4, RESID = 8, RELU = 16, TRANS_B = 32, CLIP6 = 64, POST = 128 };
+
+/* a post epilogue that shows its coordinates and that it ran once per element: v -> 2v + i - j/4 */
+static void post_mark(const void *ctx, float *c, int64_t ldc, int64_t i, int64_t j, int64_t m, int64_t n) {
+  assert_int_equal(*(const int *)ctx, 42);
+  for (int64_t r = 0; r < m; r++)
+    for (int64_t q = 0; q < n; q++) c[r * ldc + q] = 2 * c[r * ldc + q] + (float)(i + r) - 0.25f * (float)(j + q);
+}
 
 /* Run one product and check every element of C, and that C's padding
  * columns (ldc > N) are untouched. `threads` sizes the scratch. */
@@ -64,6 +71,8 @@ static void check_case(int64_t M, int64_t N, int64_t K, int64_t ldc, int flags, 
   if (flags & RESID) epi.residual = res, epi.ldr = N + 3;
   if (flags & RELU) epi.clamp = 1, epi.lo = 0.0f, epi.hi = FLT_MAX;
   if (flags & CLIP6) epi.clamp = 1, epi.lo = -0.25f, epi.hi = 0.5f;
+  static const int post_ctx = 42;
+  if (flags & POST) epi.post = post_mark, epi.post_ctx = &post_ctx;
   size_t sb = jtc_gemm_scratch_bytes(N, K, threads);
   void *scratch = malloc(sb);
   int rc = jtc_gemm(M, N, K, Ap, (flags & TRANS_B) ? jtc_gemm_pack_b_trans : jtc_gemm_pack_b_rowmajor, &bm, C, ldc,
@@ -82,6 +91,7 @@ static void check_case(int64_t M, int64_t N, int64_t K, int64_t ldc, int flags, 
       for (int t = 0; t < 4; t++) s += extra[t], sa += fabs(extra[t]);
       double tol = (double)(K + 4) * 0x1p-23 * sa + 1e-30;
       if (epi.clamp) s = s < epi.lo ? epi.lo : (s > epi.hi ? epi.hi : s); /* clamp only shrinks errors */
+      if (flags & POST) s = 2 * s + (double)i - 0.25 * (double)j, tol = 2 * tol + 1e-6 * (double)(i + j);
       double got = C[i * ldc + j];
       if (!(fabs(got - s) <= tol)) {
         if (bad++ < 5)
@@ -141,7 +151,7 @@ static void test_epilogues(void **s) {
   (void)s;
   static const int flags[] = {0,           ACC,     BIAS_ROW, BIAS_COL,  RESID, RELU,
                               ACC | RELU,  BIAS_ROW | RELU,   ACC | BIAS_ROW | BIAS_COL | RESID | RELU,
-                              CLIP6,       ACC | RESID | CLIP6};
+                              CLIP6,       ACC | RESID | CLIP6, POST, BIAS_ROW | RELU | POST, ACC | POST};
   for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
     check_both(29, 45, 70, 45, flags[i]);
     check_both(12, 32, 300, 40, flags[i]); /* ldc > N, two k blocks */
@@ -159,6 +169,7 @@ static void test_k_zero(void **s) {
   (void)s;
   check_both(5, 9, 0, 9, 0);
   check_both(5, 9, 0, 11, ACC | BIAS_ROW | RELU);
+  check_both(5, 9, 0, 9, POST);
 }
 
 static void test_resnet_shapes(void **s) {
@@ -179,6 +190,8 @@ static void test_threads(void **s) {
   check_case(1000, 1, 512, 1, BIAS_ROW, 0, 4);
   check_case(37, 67, 101, 67, RESID | RELU, 1, 4);
   check_case(3, 3, 3, 3, 0, 0, 4);                         /* too small to split */
+  check_case(64, 3136, 64, 3136, BIAS_ROW | POST, 0, 4);   /* the post epilogue on every thread's tiles */
+  check_case(512, 49, 300, 49, POST, 0, 4);
 }
 
 static void test_scratch_too_small(void **s) {
