@@ -116,6 +116,58 @@ ops-doc: all
 	  --data $${ONNX_DATA:-/usr/share/libonnx-testdata/data} -o docs/ops.md
 .PHONY: ops-doc
 
+# Fuzzing (tests/fuzz/README.md). `make fuzz` builds the libFuzzer targets with
+# clang into $(B)/fuzz/ (the library again with -fsanitize=fuzzer-no-link and
+# ASan+UBSan) and runs each for FUZZ_SECONDS on its committed corpus, failing
+# if any finds a crash; new inputs go to $(B)/fuzz/corpus/, crashes to
+# $(B)/fuzz/artifacts/. `make test` replays the corpus and the regression
+# inputs through the same targets built by $(CC) under ASan+UBSan
+# ($(B)/fuzz/replay_*, run by tests/fuzz/replay.sh; no libFuzzer needed).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := fuzz_onnx fuzz_pickle fuzz_options fuzz_ix fuzz_pipeline
+FUZZ_CFLAGS  := -O1 -g -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -I$(B)/gen
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_COMMON  := tests/fuzz/fuzz_util.c cli/args.c
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/gen/onnx.pb-c.o $(B)/fuzz/obj/gen/runtime_text.o
+REPLAY_OBJ   := $(FUZZ_OBJ:$(B)/fuzz/obj/%=$(B)/fuzz/replay-obj/%)
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(B)/fuzz/%)
+FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
+
+$(B)/fuzz/obj/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-error -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c $< -o $@
+$(B)/fuzz/obj/%.o: %.c $(B)/gen/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP -c $< -o $@
+$(B)/fuzz/replay-obj/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_CFLAGS) -Wno-error $(FUZZ_SAN) -c $< -o $@
+$(B)/fuzz/replay-obj/%.o: %.c $(B)/gen/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -MMD -MP -c $< -o $@
+$(B)/fuzz/libjtc_fuzz.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+$(B)/fuzz/libjtc_replay.a: $(REPLAY_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) tests/fuzz/fuzz.h $(B)/fuzz/libjtc_fuzz.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) $< $(FUZZ_COMMON) $(B)/fuzz/libjtc_fuzz.a $(LDLIBS) -o $@
+$(B)/fuzz/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(FUZZ_COMMON) tests/fuzz/fuzz.h $(B)/fuzz/libjtc_replay.a
+	$(CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) $< tests/fuzz/replay_main.c $(FUZZ_COMMON) $(B)/fuzz/libjtc_replay.a $(LDLIBS) -o $@
+test: $(FUZZ_REPLAY)
+
+fuzz: $(FUZZ_BIN)
+	@bad=; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(B)/fuzz/corpus/$$t $(B)/fuzz/artifacts; \
+	  echo "== $$t: $(FUZZ_SECONDS) s"; \
+	  dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
+	  $(B)/fuzz/$$t $$dict -max_total_time=$(FUZZ_SECONDS) -timeout=10 -close_fd_mask=2 -print_final_stats=1 \
+	    -artifact_prefix=$(B)/fuzz/artifacts/$$t- $(B)/fuzz/corpus/$$t tests/fuzz/corpus/$$t tests/fuzz/regress/$$t \
+	    || bad="$$bad $$t"; \
+	done; if [ -n "$$bad" ]; then echo "fuzz: crashes in$$bad (inputs in $(B)/fuzz/artifacts/)"; exit 1; fi
+
 asan:
 	$(MAKE) B=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" test
@@ -123,5 +175,5 @@ asan:
 clean:
 	rm -rf build build-asan
 
-.PHONY: all demo unit test asan clean
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)
+.PHONY: all demo unit test asan clean fuzz
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(FUZZ_OBJ:.o=.d) $(REPLAY_OBJ:.o=.d)

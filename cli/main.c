@@ -1,11 +1,10 @@
 /* main.c: the `jtc` command: parse flags, load the model, run the pass
  * pipeline, print the code. Usage errors exit 2, model errors exit 1. */
-#include <ctype.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "codegen/c/cgen.h"
 #include "codegen/cuda/cuda.h"
 #include "frontend/jtpy/jtpy.h"
@@ -31,6 +30,9 @@ static const char usage[] =
   "  --embed-limit=BYTES  largest total constant size embedded (default 1048576)\n"
   "  --dump-ir[=after:PASS|all]  print the meta-op graph (after PASS, default the last)\n"
   "  --naive              plain loop nests: no epilogue fusion, GEMMs or row loops (a reference build)\n"
+  "  --max-bytes=N        refuse models declaring more than N bytes of constants and activations (default 4 GiB)\n"
+  "  --max-nodes=N        refuse models with more than N nodes or node lowerings (default 262144)\n"
+  "  --max-depth=N        refuse If/Loop/Scan subgraphs nested deeper than N (default 32)\n"
   "  -q                   no summary line on stderr\n"
   "  --list-ops           print the supported ONNX operators and exit\n"
   "  --version, --help\n"
@@ -41,56 +43,6 @@ static _Noreturn void usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, fmt, arg);
   fprintf(stderr, " (jtc --help lists the options)\n");
   exit(2);
-}
-
-static int parse_shape(const char *arg, OnnxShapeOverride *s) {
-  const char *eq = strrchr(arg, '=');
-  if (!eq || eq == arg) return -1;
-  size_t n = (size_t)(eq - arg);
-  char *name = malloc(n + 1);
-  if (!name) return -1;
-  memcpy(name, arg, n);
-  name[n] = 0;
-  s->name = name;
-  s->rank = 0;
-  const char *p = eq + 1;
-  if (!*p) return 0; /* scalar */
-  for (;;) {
-    if (s->rank == IR_MAX_RANK || !isdigit((unsigned char)*p)) return -1;
-    errno = 0;
-    char *end;
-    long long v = strtoll(p, &end, 10);
-    if (errno || v < 0 || v > ((int64_t)1 << 40)) return -1;
-    s->dims[s->rank++] = v;
-    if (*end == 0) return 0;
-    if (*end != ',') return -1;
-    p = end + 1;
-  }
-}
-
-/* "dir/net.c" -> "dir/net" */
-static char *stem_of(const char *path) {
-  char *s = strdup(path);
-  char *slash = strrchr(s, '/'), *dot = strrchr(s, '.');
-  if (dot && (!slash || dot > slash) && (!strcmp(dot, ".c") || !strcmp(dot, ".cu"))) *dot = 0;
-  return s;
-}
-
-static char *prefix_of(const char *stem) {
-  const char *b = strrchr(stem, '/');
-  b = b ? b + 1 : stem;
-  char *p = malloc(strlen(b) + 2), *q = p;
-  if (!isalpha((unsigned char)*b) && *b != '_') *q++ = '_';
-  for (; *b; b++) *q++ = isalnum((unsigned char)*b) ? *b : '_';
-  *q = 0;
-  return p;
-}
-
-static bool is_identifier(const char *s) {
-  if (!*s || isdigit((unsigned char)*s) || strlen(s) > 40) return false;
-  for (; *s; s++)
-    if (!isalnum((unsigned char)*s) && *s != '_') return false;
-  return true;
 }
 
 /* Print the code; ir_fail inside the generator lands here. */
@@ -115,7 +67,8 @@ int main(int argc, char **argv) {
   WeightsMode wmode = WEIGHTS_AUTO;
   const char *weights = NULL;
   if (argc == 3 && !strcmp(argv[1], "inspect")) return jtpy_inspect(argv[2], stdout) ? 1 : 0;
-  int64_t embed_limit = 1 << 20;
+  int64_t embed_limit = 1 << 20, max_bytes = 0, max_nodes = 0;
+  int max_depth = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage, stdout); return 0; }
@@ -135,35 +88,38 @@ int main(int argc, char **argv) {
       const char *v = a[7] == '=' ? a + 8 : (++i < argc ? argv[i] : NULL);
       if (!v) usage_error("%s needs NAME=D0,D1,...", "--shape");
       if (nshapes == MAX_SHAPES) usage_error("too many --shape flags (%s)", v);
-      if (parse_shape(v, &shapes[nshapes])) usage_error("bad --shape '%s' (want NAME=D0,D1,... with dims >= 0)", v);
+      if (args_parse_shape(v, &shapes[nshapes])) usage_error("bad --shape '%s' (want NAME=D0,D1,... with dims >= 0)", v);
       nshapes++;
     }
     else if (!strcmp(a, "--bind") || !strncmp(a, "--bind=", 7)) {
       const char *v = a[6] == '=' ? a + 7 : (++i < argc ? argv[i] : NULL);
-      const char *eq = v ? strchr(v, '=') : NULL;
-      if (!eq || eq == v || !eq[1]) usage_error("%s needs NAME=FILE.pb", "--bind");
-      if (nbinds == MAX_SHAPES) usage_error("too many --bind flags (%s)", v);
-      binds[nbinds].name = strndup(v, (size_t)(eq - v));
-      binds[nbinds++].path = eq + 1;
+      if (v && nbinds == MAX_SHAPES) usage_error("too many --bind flags (%s)", v);
+      if (!v || args_parse_bind(v, &binds[nbinds])) usage_error("%s needs NAME=FILE.pb", "--bind");
+      nbinds++;
     }
     else if (!strcmp(a, "--seq") || !strncmp(a, "--seq=", 6)) {
       const char *v = a[5] == '=' ? a + 6 : (++i < argc ? argv[i] : NULL);
-      const char *eq = v ? strchr(v, '=') : NULL;
-      if (!eq || eq == v || !eq[1]) usage_error("%s needs NAME=FILE.pb", "--seq");
-      if (nseqs == MAX_SHAPES) usage_error("too many --seq flags (%s)", v);
-      seqs[nseqs].name = strndup(v, (size_t)(eq - v));
-      seqs[nseqs++].path = eq + 1;
+      if (v && nseqs == MAX_SHAPES) usage_error("too many --seq flags (%s)", v);
+      if (!v || args_parse_bind(v, &seqs[nseqs])) usage_error("%s needs NAME=FILE.pb", "--seq");
+      nseqs++;
     }
     else if (!strcmp(a, "--external-weights")) wmode = WEIGHTS_FILE;
     else if (!strcmp(a, "--weights")) { if (++i == argc) usage_error("%s needs a file", a); weights = argv[i]; }
     else if (!strncmp(a, "--weights=", 10)) weights = a + 10;
     else if (!strcmp(a, "--embed-weights")) wmode = WEIGHTS_EMBED;
     else if (!strncmp(a, "--embed-limit=", 14)) {
-      char *end;
-      errno = 0;
-      long long v = strtoll(a + 14, &end, 10);
-      if (errno || *end || v < 0) usage_error("bad %s", a);
-      embed_limit = v;
+      if (args_parse_count(a + 14, INT64_MAX, &embed_limit)) usage_error("bad %s", a);
+    }
+    else if (!strncmp(a, "--max-bytes=", 12)) {
+      if (args_parse_count(a + 12, INT64_MAX, &max_bytes) || !max_bytes) usage_error("bad %s (want a byte count >= 1)", a);
+    }
+    else if (!strncmp(a, "--max-nodes=", 12)) {
+      if (args_parse_count(a + 12, INT64_MAX, &max_nodes) || !max_nodes) usage_error("bad %s (want a count >= 1)", a);
+    }
+    else if (!strncmp(a, "--max-depth=", 12)) {
+      int64_t d;
+      if (args_parse_count(a + 12, 1 << 20, &d) || !d) usage_error("bad %s (want a depth from 1 to 1048576)", a);
+      max_depth = (int)d;
     }
     else if (!strcmp(a, "--dump-ir")) dump = "memplan";
     else if (!strncmp(a, "--dump-ir=", 10)) {
@@ -185,13 +141,14 @@ int main(int argc, char **argv) {
   if (cuda && naive) usage_error("%s", "--naive applies to --target=c");
   if (!cuda && cuda_graph) usage_error("%s", "--cuda-graph applies to --target=cuda");
   if (!out && !dump) usage_error("%s", "no output: give -o FILE (or --dump-ir)");
-  if (name && !is_identifier(name)) usage_error("--name '%s' is not a C identifier", name);
+  if (name && !args_is_identifier(name)) usage_error("--name '%s' is not a C identifier", name);
 
-  OnnxOptions opt = {.shapes = shapes, .nshapes = nshapes, .binds = binds, .nbinds = nbinds, .seqs = seqs, .nseqs = nseqs};
+  OnnxOptions opt = {.shapes = shapes, .nshapes = nshapes, .binds = binds, .nbinds = nbinds, .seqs = seqs, .nseqs = nseqs,
+                     .max_bytes = max_bytes, .max_nodes = max_nodes, .max_depth = max_depth};
   JtpyWeights *jw = NULL;
   bool pickle = jtpy_is_pickle_file(model); /* by magic bytes: torch zip/legacy, Jittor, pickle */
   if (weights && pickle) usage_error("--weights applies to ONNX models; '%s' is a pickle", model);
-  if (weights && (jw = jtpy_load_weights(weights))) {
+  if (weights && (jw = jtpy_load_weights_max(weights, max_bytes))) {
     opt.weights = jw->w;
     opt.nweights = jw->n;
     opt.weights_used = calloc((size_t)jw->n, sizeof(bool));
@@ -218,8 +175,8 @@ int main(int argc, char **argv) {
   }
   int rc = 0;
   if (out) {
-    char *stem = stem_of(out);
-    char *prefix = name ? strdup(name) : prefix_of(stem);
+    char *stem = args_stem_of(out);
+    char *prefix = name ? strdup(name) : args_prefix_of(stem);
     size_t n = strlen(stem) + 16;
     char *h = malloc(n), *w = malloc(n), cmd[1024] = "jtc";
     snprintf(h, n, "%s.h", stem);

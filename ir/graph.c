@@ -33,8 +33,12 @@ void *ir_alloc(Graph *g, size_t n) {
   if (!b || b->cap - b->used < n) {
     size_t cap = n > (1u << 20) ? n : (1u << 20);
     if (cap > ((size_t)1 << 40)) ir_fail(g, "allocation of %zu bytes refused", n);
+    if (g->max_arena > 0 && (int64_t)cap > g->max_arena - g->arena_bytes)
+      ir_fail(g, "jtc would need more than %lld bytes of memory for this model (--max-bytes=N raises the limit)",
+              (long long)g->max_arena);
     b = malloc(sizeof *b + cap);
     if (!b) ir_fail(g, "out of memory allocating %zu bytes", n);
+    g->arena_bytes += (int64_t)cap;
     b->used = 0;
     b->cap = cap;
     if (n > (1u << 19) && g->blocks) { /* big one-off: keep the current block as the head */
@@ -100,6 +104,8 @@ bool ir_same_shape(const Node *a, const Node *b) {
 static Node *new_node(Graph *g, NodeKind kind, Dtype t, int rank, const int64_t *dims) {
   if (rank < 0 || rank > IR_MAX_RANK) ir_fail(g, "rank %d is beyond jtc's limit of %d", rank, IR_MAX_RANK);
   if (t <= DT_UNDEF || t >= DT_COUNT) ir_fail(g, "invalid element type");
+  if (g->max_nodes > 0 && g->nnodes >= g->max_nodes)
+    ir_fail(g, "the graph would have more than %lld meta-op nodes (--max-nodes=N raises the limit)", (long long)g->max_nodes);
   Node *n = ir_alloc(g, sizeof *n);
   n->id = g->nnodes++;
   n->kind = kind;

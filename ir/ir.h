@@ -94,7 +94,7 @@ typedef enum {
   IX_MOD,    /* floor modulo: result has the divisor's sign */
   IX_MIN, IX_MAX,
   IX_LT, IX_LE, IX_EQ, IX_NE, /* 0 or 1 */
-  IX_AND, IX_OR,              /* logical, 0 or 1 */
+  IX_AND, IX_OR,              /* logical, 0 or 1; so must their operands be (ix_and(1, x) is x) */
   IX_SELECT, /* a ? b : c */
   IX_LOAD,   /* integer element tensor[args...] of a graph node (data-dependent index) */
   IX_COUNT
@@ -114,7 +114,13 @@ struct Ix {
   bool affine;
   int64_t c0, coef[IR_MAX_RANK];
   int maxvar;         /* highest VAR number used, -1 if none */
+  uint32_t size;      /* nodes of the expression written out as a tree (shared operands counted each time) */
 };
+/* Largest index expression, as a tree, that ix.c builds; past it ir_fail says the
+ * model's layout chain is too long. Expressions of real models stay below 200;
+ * chains of reshapes and transposes inlined into each other grow exponentially,
+ * and so would the time to simplify them and the C printed for them. */
+#define IX_MAX_TREE 16384
 
 Ix *ix_const(Graph *g, int64_t v);
 Ix *ix_var(Graph *g, int k);
@@ -209,6 +215,9 @@ struct Graph {
   char errmsg[1024];
   /* limits */
   int64_t max_const_fold;      /* largest tensor (elements) folded at compile time */
+  int64_t max_nodes;           /* 0: none; a node beyond it fails in its constructor (--max-nodes) */
+  int64_t max_arena;           /* 0: none; an arena allocation beyond it fails (--max-bytes) */
+  int64_t arena_bytes;         /* allocated by the arena so far */
 };
 
 Graph *ir_graph_new(void);

@@ -82,7 +82,19 @@ static void summarize(Ix *e) {
   }
 }
 
+static uint32_t tree_size(const Ix *e) {
+  uint64_t n = 1;
+  if (e->a) n += e->a->size;
+  if (e->b) n += e->b->size;
+  if (e->c) n += e->c->size;
+  for (int k = 0; k < e->nargs; k++) n += e->args[k]->size;
+  return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
 static Ix *intern(Graph *g, const Ix *proto) {
+  if (tree_size(proto) > IX_MAX_TREE) /* bounded time and output: see IX_MAX_TREE */
+    ir_fail(g, "an index expression grew past %d terms (a long chain of reshapes, transposes or slices composed into "
+            "one another); jtc refuses it rather than emit exponentially large code", IX_MAX_TREE);
   uint32_t h = hash_of(proto);
   if (g->ix_count * 2 >= g->ix_cap) {
     size_t cap = g->ix_cap ? g->ix_cap * 2 : 1024;
@@ -100,6 +112,7 @@ static Ix *intern(Graph *g, const Ix *proto) {
     if (e->hash == h && same(e, proto)) return e;
   Ix *e = ir_alloc(g, sizeof *e);
   *e = *proto;
+  e->size = tree_size(proto);
   e->hash = h;
   e->uid = (uint32_t)g->ix_count++;
   summarize(e);

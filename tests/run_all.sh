@@ -3,7 +3,9 @@
 #
 #   B=build PYTHON=/usr/bin/python3 sh tests/run_all.sh
 #
-# Suites: cli (tests/cli_test.sh: the jtc command's contract), then these, each
+# Suites: cli (tests/cli_test.sh: the jtc command's contract), fuzz
+# (tests/fuzz/replay.sh: the fuzz targets' corpora and regression inputs under
+# ASan+UBSan, and the generation-time models), then these, each
 # run by $B/tests/conform with tests/conformance/skip.txt:
 #   samples   samples/mlp, samples/lenet (committed)
 #   models    ResNet-18, MobileNetV2, SqueezeNet 1.1 and the MNIST CNN, written
@@ -69,6 +71,13 @@ cat "$LOG"
 # shellcheck disable=SC2046
 set -- $(tail -n 1 "$LOG")
 if [ "$#" -ge 5 ] && [ "$2" = passed, ]; then count "$1" "$3" "$5"; else echo "FAIL cli: did not finish"; count 0 1 0; fi
+
+echo "== fuzz"
+B=$B sh tests/fuzz/replay.sh >"$LOG" 2>&1
+cat "$LOG"
+# shellcheck disable=SC2046
+set -- $(tail -n 1 "$LOG")
+if [ "$#" -ge 5 ] && [ "$2" = passed, ]; then count "$1" "$3" "$5"; else echo "FAIL fuzz: did not finish"; count 0 1 0; fi
 
 suite samples samples/mlp samples/lenet
 # the same with weights in a .weights file, and built by clang (generated code is C11 for both compilers)

@@ -10,6 +10,13 @@
 
 static char last_error[1024];
 
+/* The pickle arena's limit for --max-bytes (0: the default): what the model
+ * may declare plus 64 MiB for the reader's own values. */
+static size_t arena_limit(int64_t max_bytes) {
+  if (max_bytes <= 0) max_bytes = ONNX_DEFAULT_MAX_BYTES;
+  return max_bytes > (int64_t)JT_MAX_ARENA ? JT_MAX_ARENA : (size_t)max_bytes + ((size_t)64 << 20);
+}
+
 const char *jtpy_last_error(void) {
   return last_error;
 }
@@ -38,6 +45,7 @@ bool jtpy_is_pickle_file(const char *path) {
 Graph *jtpy_load(const char *path, const OnnxOptions *opt) {
   JtCtx c = {0};
   c.path = path;
+  c.max_total = arena_limit(opt ? opt->max_bytes : 0);
   last_error[0] = 0;
   uint8_t *buf = NULL;
   size_t len = 0;
@@ -46,6 +54,11 @@ Graph *jtpy_load(const char *path, const OnnxOptions *opt) {
     return NULL;
   }
   Graph *g = ir_graph_new();
+  /* the ONNX loader's resource limits (OnnxOptions): nodes made, and the graph
+   * arena at what the model may declare plus 64 MiB */
+  int64_t max_bytes = opt && opt->max_bytes > 0 ? opt->max_bytes : ONNX_DEFAULT_MAX_BYTES;
+  g->max_nodes = opt && opt->max_nodes > 0 ? opt->max_nodes : ONNX_DEFAULT_MAX_NODES;
+  g->max_arena = max_bytes > INT64_MAX - ((int64_t)64 << 20) ? INT64_MAX : max_bytes + ((int64_t)64 << 20);
   g->file = ir_strdup(g, path);
   g->model_desc = "PyTorch whole-module pickle";
   jmp_buf jb;
@@ -73,6 +86,10 @@ typedef struct {
 } WeightsPriv;
 
 JtpyWeights *jtpy_load_weights(const char *path) {
+  return jtpy_load_weights_max(path, 0);
+}
+
+JtpyWeights *jtpy_load_weights_max(const char *path, int64_t max_bytes) {
   WeightsPriv *volatile p = calloc(1, sizeof *p);
   JtpyWeights *volatile w = calloc(1, sizeof *w);
   last_error[0] = 0;
@@ -82,6 +99,7 @@ JtpyWeights *jtpy_load_weights(const char *path) {
     return NULL;
   }
   p->c.path = path;
+  p->c.max_total = arena_limit(max_bytes);
   w->priv = p;
   size_t len;
   if (jt_read_file(&p->c, path, &p->buf, &len)) {
@@ -144,22 +162,24 @@ int jtpy_weights_report(const JtpyWeights *w, const bool *used, const char *path
   return nused;
 }
 
-/* Distinct classes of records (objects the reader did not build), depth-bounded. */
-static void collect_classes(const PyVal *v, const char **seen, int *n, int max, int depth) {
-  if (depth > JT_MAX_DEPTH) return;
+/* Distinct classes of records (objects the reader did not build), bounded in
+ * depth and in values visited (*budget: shared values are visited each time). */
+static void collect_classes(const PyVal *v, const char **seen, int *n, int max, int depth, long *budget) {
+  if (depth > JT_MAX_DEPTH || --*budget < 0) return;
   if (v->kind == PY_OBJ && v->cls && v->cls->kind == PY_GLOBAL) {
     int k = 0;
     while (k < *n && strcmp(seen[k], v->cls->s)) k++;
     if (k == *n && *n < max) seen[(*n)++] = v->cls->s;
-    if (v->state) collect_classes(v->state, seen, n, max, depth + 1);
+    if (v->state) collect_classes(v->state, seen, n, max, depth + 1, budget);
   }
   if (v->kind == PY_TUPLE || v->kind == PY_LIST || v->kind == PY_DICT || v->kind == PY_SET)
-    for (size_t k = 0; k < v->n; k++) collect_classes(v->items[k], seen, n, max, depth + 1);
+    for (size_t k = 0; k < v->n; k++) collect_classes(v->items[k], seen, n, max, depth + 1, budget);
 }
 
 int jtpy_inspect(const char *path, FILE *f) {
   JtCtx c = {0};
   c.path = path;
+  c.max_total = arena_limit(0);
   last_error[0] = 0;
   uint8_t *buf = NULL;
   size_t len = 0;
@@ -191,7 +211,8 @@ int jtpy_inspect(const char *path, FILE *f) {
   }
   const char *classes[64];
   int ncls = 0;
-  collect_classes(root, classes, &ncls, 64, 0);
+  long budget = 1 << 20;
+  collect_classes(root, classes, &ncls, 64, 0, &budget);
   fprintf(f, "classes (%d):", ncls);
   for (int k = 0; k < ncls; k++)
     fprintf(f, "%s %s%s", k ? "," : "", classes[k], strncmp(classes[k], "torch.nn.modules.", 17) ? " (unknown: recorded, not built)" : "");

@@ -35,8 +35,11 @@ typedef struct {
   int n;
   void *priv;
 } JtpyWeights;
-/* NULL on failure (message printed to stderr and kept for jtpy_last_error). */
-JtpyWeights *jtpy_load_weights(const char *path);
+/* NULL on failure (message printed to stderr and kept for jtpy_last_error).
+ * The dense tensors may take at most max_bytes (0: ONNX_DEFAULT_MAX_BYTES) plus
+ * 64 MiB: a view can repeat one stored element 2^40 times (stride 0). */
+JtpyWeights *jtpy_load_weights(const char *path); /* max_bytes 0 */
+JtpyWeights *jtpy_load_weights_max(const char *path, int64_t max_bytes);
 void jtpy_weights_free(JtpyWeights *w);
 /* After onnx_load with these weights: report names that replaced nothing.
  * Returns the number of names used. */

@@ -28,7 +28,8 @@
 typedef struct JtBlock JtBlock;
 typedef struct {
   JtBlock *blocks;
-  size_t total;               /* bytes allocated, limited to JT_MAX_ARENA */
+  size_t total;               /* bytes allocated, limited to max_total */
+  size_t max_total;           /* 0: JT_MAX_ARENA; the entry points set --max-bytes plus 64 MiB */
   const char *path;           /* file named in messages */
   const char *part;           /* e.g. "data.pkl"; NULL: none */
   jmp_buf *jb;

@@ -82,15 +82,18 @@ static void attr_ints(Layer *L, const char *name, int n, int64_t *out, int64_t d
   if (!v || v->kind == PY_NONE || ((v->kind == PY_TUPLE || v->kind == PY_LIST) && v->n == 0)) return;
   if (v->kind == PY_INT && !v->big) {
     for (int k = 0; k < n; k++) out[k] = v->i;
-    return;
+  } else {
+    if ((v->kind != PY_TUPLE && v->kind != PY_LIST) || (v->n != (size_t)n && v->n != 1))
+      lfail(L, "attribute '%s' is not an int or a tuple of %d ints", name, n);
+    for (int k = 0; k < n; k++) {
+      PyVal *e = v->items[v->n == 1 ? 0 : k];
+      if (e->kind != PY_INT || e->big) lfail(L, "attribute '%s' item %d is a %s, not an int", name, k, jt_kind_name(e->kind));
+      out[k] = e->i;
+    }
   }
-  if ((v->kind != PY_TUPLE && v->kind != PY_LIST) || (v->n != (size_t)n && v->n != 1))
-    lfail(L, "attribute '%s' is not an int or a tuple of %d ints", name, n);
-  for (int k = 0; k < n; k++) {
-    PyVal *e = v->items[v->n == 1 ? 0 : k];
-    if (e->kind != PY_INT || e->big) lfail(L, "attribute '%s' item %d is a %s, not an int", name, k, jt_kind_name(e->kind));
-    out[k] = e->i;
-  }
+  for (int k = 0; k < n; k++) /* sizes, strides, paddings: |v| <= 2^40 keeps shape arithmetic from overflowing */
+    if (out[k] < -JT_MAX_NUMEL || out[k] > JT_MAX_NUMEL)
+      lfail(L, "attribute '%s' item %d is %lld, out of range", name, k, (long long)out[k]);
 }
 
 /* A parameter or buffer as a constant of x's dtype; NULL if absent or None. */
@@ -498,7 +501,17 @@ static const char *join(JtCtx *c, const char *prefix, const char *key) {
   return s;
 }
 
+/* Values visited by one walk (depth 0 starts one). The memo lets a few hundred
+ * bytes of pickle share one value twice per level, 60 levels deep: a walk
+ * bounded by depth alone would take 2^60 steps. */
+#define JT_MAX_VISITS (1 << 20)
+
 void jt_collect_tensors(JtCtx *c, PyVal *v, const char *prefix, JtNamed **out, size_t *n, size_t *cap, int depth) {
+  static long visits;
+  if (depth == 0) visits = 0;
+  if (++visits > JT_MAX_VISITS)
+    jt_fail(c, -1, "more than %d values reached walking the pickle's structure (a value shared over and over?)",
+            JT_MAX_VISITS);
   if (depth > JT_MAX_DEPTH) jt_fail(c, -1, "values nested deeper than %d (or a cycle) at '%s'", JT_MAX_DEPTH, prefix);
   switch (v->kind) {
   case PY_TENSOR:
@@ -537,7 +550,9 @@ static void print_dims(FILE *f, const JtTensor *t) {
 }
 
 void jt_print_value(FILE *f, const PyVal *v, int depth, int indent) {
-  if (depth > 12) {
+  static long printed; /* values printed by one call from depth 0: shared values print each time */
+  if (depth == 0) printed = 0;
+  if (depth > 12 || ++printed > 20000) {
     fprintf(f, "...");
     return;
   }

@@ -35,7 +35,9 @@ void *jt_alloc(JtCtx *c, size_t n) {
   JtBlock *b = c->blocks;
   if (!b || b->cap - b->used < n) {
     size_t cap = n > 65536 ? n : 65536;
-    if (n > JT_MAX_ARENA || c->total + cap > JT_MAX_ARENA) jt_fail(c, -1, "refusing to allocate %zu bytes", n);
+    size_t max = c->max_total && c->max_total < JT_MAX_ARENA ? c->max_total : JT_MAX_ARENA;
+    if (n > max || c->total + cap > max)
+      jt_fail(c, -1, "refusing to allocate %zu bytes: more than %zu in all (--max-bytes=N raises the limit)", n, max);
     b = malloc(sizeof *b + cap);
     if (!b) jt_fail(c, -1, "out of memory allocating %zu bytes", n);
     c->total += cap;

@@ -26,7 +26,20 @@ typedef struct {
    * (length, element dtypes and shapes; empty or present) from the SequenceProto
    * or OptionalProto file `path`; its values are not used (see onnx_load) */
   const OnnxBind *seqs; int nseqs;
+  /* Resource limits (0: the ONNX_DEFAULT_* below). A model beyond one is refused
+   * with a message naming the limit and its jtc flag, before jtc allocates for it:
+   * max_bytes bounds the bytes declared by initializers, graph inputs and every
+   * node's outputs together (--max-bytes); max_nodes the nodes of the model,
+   * subgraphs included, the node lowerings (an unrolled Loop body counts once per
+   * iteration) and the meta-op nodes made (--max-nodes); max_depth the nesting
+   * of If/Loop/Scan subgraphs (--max-depth). */
+  int64_t max_bytes, max_nodes;
+  int max_depth;
 } OnnxOptions;
+#define ONNX_DEFAULT_MAX_BYTES ((int64_t)1 << 32) /* 4 GiB */
+#define ONNX_DEFAULT_MAX_NODES ((int64_t)1 << 18)
+#define ONNX_DEFAULT_MAX_DEPTH 32
+#define ONNX_MAX_NESTING 512 /* protobuf messages nested in a model file (checked before it is unpacked) */
 
 /* Load path into a new Graph (opt may be NULL); on failure print every error to
  * stderr ("path: node 'x' (Op, #3): what") and return NULL.

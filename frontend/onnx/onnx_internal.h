@@ -41,6 +41,11 @@ typedef struct {
  * (arena). The first error unwinds through ir_fail like any other. */
 Node **onnx_lower_subgraph(OnnxCtx *c, const Onnx__GraphProto *body, int nin, Node *const *ins);
 
+/* onnx_load.c: fails (through ir_fail) if an output of these dims would exceed
+ * what is left of --max-bytes; for lowerings that build tables as large as
+ * their output, before they build them. */
+void onnx_check_output_bytes(OnnxCtx *c, int rank, const int64_t *dims, Dtype dt);
+
 /* onnx_ops.c: the row for op_type at this opset, NULL if unsupported. */
 const OnnxOpRow *onnx_find_op(const char *op_type, int opset);
 
@@ -78,6 +83,9 @@ const char *onnx_op_type(const Onnx__NodeProto *node);
 /* ---- onnx_tensor.c ---- */
 /* Read a whole regular, non-empty file (malloc'ed). 0, or -1 with "path: why" in err. */
 int onnx_read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen);
+/* Before unpacking a ModelProto: its messages nest at most ONNX_MAX_NESTING deep
+ * and it has at most max_nodes NodeProtos. 0, or -1 with "path: why" in err. */
+int onnx_check_model_bytes(const uint8_t *buf, size_t len, int64_t max_nodes, const char *path, char *err, size_t errlen);
 Dtype onnx_dtype(int onnx_type);        /* DT_UNDEF if unsupported */
 const char *onnx_dtype_name(int onnx_type);
 /* Decode a TensorProto to dense little-endian-host data (malloc'ed, NULL if

@@ -66,6 +66,16 @@ static Node missing_value; /* a producer failed; dependents are skipped quietly 
 
 typedef struct { const char *name; Node *node; } Value;
 
+/* Resource limits (OnnxOptions) and what the load has used of them, shared by
+ * every scope of one load. */
+typedef struct {
+  int64_t max_bytes, max_nodes;
+  int max_depth;
+  int64_t bytes;             /* declared by initializers, inputs and node outputs so far */
+  int64_t lowered;           /* node lowerings, unrolled iterations included */
+  bool over;                 /* a limit was hit: stop lowering */
+} Limits;
+
 typedef struct OnnxScope Loader;
 struct OnnxScope {
   const Loader *parent;      /* subgraphs: the enclosing scope, whose values stay visible */
@@ -75,6 +85,7 @@ struct OnnxScope {
   Onnx__ModelProto *model;
   const Onnx__GraphProto *graph;
   const OnnxOptions *opt;
+  Limits *lim;
   int opset;
   Value *vals;               /* open addressing, cap a power of two */
   size_t cap, count;
@@ -124,6 +135,7 @@ static void val_set(Loader *L, const char *name, Node *n) {
 typedef void (*StepFn)(Loader *L, size_t k);
 
 static void record_failure(Loader *L) {
+  if (strstr(L->g->errmsg, "raises the limit)")) L->lim->over = true; /* a resource limit: stop loading */
   if (L->g->errmsg[0]) err_add("%s", L->g->errmsg);
   else err_add("%s: %s: failed", L->path, L->ctx);
   L->g->errmsg[0] = 0;
@@ -152,6 +164,69 @@ static void set_context(Loader *L, const char *fmt, ...) {
   vsnprintf(L->ctx + n, sizeof L->ctx - (size_t)n, fmt, ap);
   va_end(ap);
   L->g->context = L->ctx;
+}
+
+/* ---- resource limits ---- */
+static const char *const bytes_hint = "--max-bytes=N raises the limit";
+
+/* Count `bytes` more against --max-bytes, failing (and stopping the load) past it. */
+static void charge_bytes(Loader *L, int64_t bytes, const char *what) {
+  Limits *m = L->lim;
+  if (bytes < 0 || bytes > m->max_bytes - m->bytes) {
+    m->over = true;
+    ir_fail(L->g, "%s of %lld bytes brings the model's constants and activations past the limit of %lld bytes (%s)",
+            what, (long long)bytes, (long long)m->max_bytes, bytes_hint);
+  }
+  m->bytes += bytes;
+}
+
+/* numel * element size of dims, or -1 if it overflows int64. */
+static int64_t shape_bytes(int rank, const int64_t *dims, Dtype dt) {
+  int64_t n = (int64_t)dt_size(dt);
+  for (int k = 0; k < rank; k++)
+    if (dims[k] < 0 || __builtin_mul_overflow(n, dims[k], &n)) return -1;
+  return n;
+}
+
+/* The graph arena may hold what the model declares plus 64 MiB of jtc's own
+ * (nodes, index maps, tables, folding buffers): g->max_arena. */
+static int64_t onnx_arena_limit(int64_t max_bytes) {
+  int64_t slack = (int64_t)64 << 20;
+  return max_bytes > INT64_MAX - slack ? INT64_MAX : max_bytes + slack;
+}
+
+/* A node output: a tensor, or a sequence's or optional's tensors. */
+static void charge_value(Loader *L, Node *n, const char *what, int depth) {
+  OnnxValue *v = onnx_value_of(n);
+  if (!v) {
+    charge_bytes(L, shape_bytes(n->rank, n->dims, n->dtype), what);
+    return;
+  }
+  for (int k = 0; k < v->n && depth < 4; k++)
+    if (v->elems[k]) charge_value(L, v->elems[k], what, depth + 1);
+}
+
+/* For lowerings that build tables as large as their output (Resize): the
+ * output's bytes must fit in what is left of --max-bytes, checked before. */
+void onnx_check_output_bytes(OnnxCtx *c, int rank, const int64_t *dims, Dtype dt) {
+  Limits *m = c->scope->lim;
+  int64_t bytes = shape_bytes(rank, dims, dt);
+  if (bytes < 0 || bytes > m->max_bytes - m->bytes) {
+    m->over = true;
+    ir_fail(c->g, "its output of %lld bytes would bring the model's constants and activations past the limit of %lld "
+            "bytes (%s)", (long long)bytes, (long long)m->max_bytes, bytes_hint);
+  }
+}
+
+/* Before lowering one more node: --max-nodes bounds the lowerings (the graph's
+ * constructors bound the meta-op nodes, g->max_nodes). */
+static void check_node_limit(Loader *L) {
+  Limits *m = L->lim;
+  if (++m->lowered > m->max_nodes) {
+    m->over = true;
+    ir_fail(L->g, "more than %lld node lowerings, unrolled loop iterations included (--max-nodes=N raises the limit)",
+            (long long)m->max_nodes);
+  }
 }
 
 static const char *node_name(const Onnx__NodeProto *nd, size_t k, char *buf, size_t n) {
@@ -191,11 +266,10 @@ static const OnnxOpRow *find_row(Loader *L, const Onnx__NodeProto *nd, bool any_
 }
 
 /* ---- 1. unsupported operators, all at once ---- */
-#define MAX_SUBGRAPH_DEPTH 32 /* If/Loop/Scan bodies nested deeper are refused */
-
 /* Appends gr's nodes and, depth first, those of the subgraphs in their
- * attributes (If branches, Loop and Scan bodies) to *v. */
-static void all_nodes(const Onnx__GraphProto *gr, int depth, const Onnx__NodeProto ***v, size_t *n, size_t *cap) {
+ * attributes (If branches, Loop and Scan bodies) to *v, down to max_depth. */
+static void all_nodes(const Onnx__GraphProto *gr, int depth, int max_depth, const Onnx__NodeProto ***v, size_t *n,
+                      size_t *cap) {
   for (size_t k = 0; k < gr->n_node; k++) {
     if (*n == *cap) {
       *cap = *cap ? *cap * 2 : 64;
@@ -205,10 +279,10 @@ static void all_nodes(const Onnx__GraphProto *gr, int depth, const Onnx__NodePro
     }
     const Onnx__NodeProto *nd = gr->node[k];
     (*v)[(*n)++] = nd;
-    for (size_t a = 0; a < nd->n_attribute && depth < MAX_SUBGRAPH_DEPTH; a++) {
+    for (size_t a = 0; a < nd->n_attribute && depth < max_depth; a++) {
       const Onnx__AttributeProto *at = nd->attribute[a];
-      if (at->g) all_nodes(at->g, depth + 1, v, n, cap);
-      for (size_t j = 0; j < at->n_graphs; j++) all_nodes(at->graphs[j], depth + 1, v, n, cap);
+      if (at->g) all_nodes(at->g, depth + 1, max_depth, v, n, cap);
+      for (size_t j = 0; j < at->n_graphs; j++) all_nodes(at->graphs[j], depth + 1, max_depth, v, n, cap);
     }
   }
 }
@@ -219,7 +293,7 @@ static bool check_ops(Loader *L) {
   int nbad = 0, capbad = 0;
   const Onnx__NodeProto **nodes = NULL;
   size_t nnodes = 0, capnodes = 0;
-  all_nodes(L->graph, 0, &nodes, &nnodes, &capnodes);
+  all_nodes(L->graph, 0, L->lim->max_depth, &nodes, &nnodes, &capnodes);
   for (size_t k = 0; k < nnodes; k++) {
     const Onnx__NodeProto *nd = nodes[k];
     char key[160], nm[64];
@@ -268,7 +342,15 @@ static void load_initializer(Loader *L, size_t k) {
   const char *name = t->name ? t->name : "";
   set_context(L, "initializer '%s'", name);
   if (!*name) ir_fail(L->g, "initializer #%zu has no name", k);
+  /* Data in the file is checked against the shape before anything is allocated
+   * (onnx_tensor_decode), so it is counted after; external data is counted
+   * before it is read. */
+  Dtype idt = t->has_data_type ? onnx_dtype(t->data_type) : DT_UNDEF;
+  bool external = t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  if (external && idt != DT_UNDEF && t->n_dims <= IR_MAX_RANK) /* else decoding refuses it */
+    charge_bytes(L, shape_bytes((int)t->n_dims, t->dims, idt), "the initializer");
   Node *n = onnx_tensor_const(L->g, t, L->dir);
+  if (!external) charge_bytes(L, shape_bytes(n->rank, n->dims, n->dtype), "the initializer");
   for (int j = 0; L->opt && j < L->opt->nweights; j++) { /* --weights: same name, same dtype and shape */
     const OnnxWeight *w = &L->opt->weights[j];
     if (strcmp(w->name, name)) continue;
@@ -357,6 +439,7 @@ static void load_input(Loader *L, size_t k) {
   const OnnxBind *bind = find_bind(L, name);
   if (bind) {
     Node *n = bound_input(L, bind, tt, dt);
+    charge_bytes(L, shape_bytes(n->rank, n->dims, n->dtype), "the bound input");
     n->name = ir_strdup(L->g, name);
     val_set(L, name, n);
     return;
@@ -391,6 +474,7 @@ static void load_input(Loader *L, size_t k) {
       dims[d] = 1;
     }
   }
+  charge_bytes(L, shape_bytes(rank, dims, dt), "the input");
   Node *n = ir_input(L->g, name, dt, rank, dims);
   if (!n->name) n->name = ir_strdup(L->g, name);
   val_set(L, name, n);
@@ -440,6 +524,7 @@ static void lower_node(Loader *L, size_t k) {
   const char *name = node_name(nd, k, buf, sizeof buf);
   const char *op = onnx_op_type(nd);
   set_context(L, "node '%s' (%s, #%zu)", name, op, k);
+  check_node_limit(L);
   g->cur_origin = ir_strdup(g, name);
   g->cur_op = ir_strdup(g, op);
 
@@ -472,6 +557,7 @@ static void lower_node(Loader *L, size_t k) {
   for (size_t j = 0; j < nd->n_output; j++) {
     if (!onnx_out_wanted(&c, (int)j)) continue;
     if (!c.out[j]) ir_fail(g, "output #%zu ('%s') is not supported", j, nd->output[j]);
+    charge_value(L, c.out[j], "its output", 0);
     c.out[j] = onnx_fold(g, c.out[j], first_id);
   }
   for (size_t j = 0; j < nd->n_output; j++)
@@ -494,7 +580,8 @@ Node **onnx_lower_subgraph(OnnxCtx *c, const Onnx__GraphProto *body, int nin, No
   JTC_ASSERT(P != NULL);
   int depth = 0;
   for (const Loader *q = P; q->parent; q = q->parent) depth++;
-  if (depth >= MAX_SUBGRAPH_DEPTH) ir_fail(g, "subgraphs are nested more than %d deep", MAX_SUBGRAPH_DEPTH);
+  if (depth >= P->lim->max_depth)
+    ir_fail(g, "subgraphs are nested more than %d deep (--max-depth=N raises the limit)", P->lim->max_depth);
   if (body->n_input != (size_t)nin) ir_fail(g, "the subgraph has %zu inputs, the operator binds %d", body->n_input, nin);
   Loader *S = calloc(1, sizeof *S);
   Value *vals = calloc(256, sizeof(Value));
@@ -506,6 +593,7 @@ Node **onnx_lower_subgraph(OnnxCtx *c, const Onnx__GraphProto *body, int nin, No
   S->model = P->model;
   S->graph = body;
   S->opt = P->opt;
+  S->lim = P->lim;
   S->opset = P->opset;
   S->vals = vals;
   S->cap = 256;
@@ -600,6 +688,15 @@ Graph *onnx_load(const char *path, const OnnxOptions *opt) {
     err_add("%s", msg);
     return NULL;
   }
+  Limits lim = {ONNX_DEFAULT_MAX_BYTES, ONNX_DEFAULT_MAX_NODES, ONNX_DEFAULT_MAX_DEPTH, 0, 0, false};
+  if (opt && opt->max_bytes > 0) lim.max_bytes = opt->max_bytes;
+  if (opt && opt->max_nodes > 0) lim.max_nodes = opt->max_nodes;
+  if (opt && opt->max_depth > 0) lim.max_depth = opt->max_depth;
+  if (onnx_check_model_bytes(buf, len, lim.max_nodes, path, msg, sizeof msg) != 0) { /* before protobuf-c recurses */
+    free(buf);
+    err_add("%s", msg);
+    return NULL;
+  }
   Onnx__ModelProto *model = onnx__model_proto__unpack(NULL, len, buf);
   free(buf);
   if (!model) {
@@ -616,6 +713,7 @@ Graph *onnx_load(const char *path, const OnnxOptions *opt) {
   L.model = model;
   L.graph = model->graph;
   L.opt = opt;
+  L.lim = &lim;
   bool found;
   L.opset = model_opset(model, &found);
   bool any_default = false; /* a model of other domains' ops alone needs no ai.onnx import */
@@ -633,22 +731,24 @@ Graph *onnx_load(const char *path, const OnnxOptions *opt) {
   L.dir = dir_of(path);
   L.g = ir_graph_new();
   Graph *g = L.g;
+  g->max_nodes = lim.max_nodes;
+  g->max_arena = onnx_arena_limit(lim.max_bytes);
   g->file = ir_strdup(g, path);
   L.cap = 256;
   L.vals = calloc(L.cap, sizeof(Value));
   if (!L.vals) jtc_internal(__FILE__, __LINE__, "out of memory");
 
   check_overrides(&L);
-  for (size_t k = 0; k < L.graph->n_initializer; k++)
+  for (size_t k = 0; k < L.graph->n_initializer && !lim.over; k++)
     if (L.graph->initializer[k]) guarded(&L, load_initializer, k);
-  for (size_t k = 0; k < L.graph->n_input; k++)
+  for (size_t k = 0; k < L.graph->n_input && !lim.over; k++)
     if (L.graph->input[k]) guarded(&L, load_input, k);
   bool inputs_ok = err_count == 0; /* else nodes are not lowered at all */
   if (inputs_ok)
-    for (size_t k = 0; k < L.graph->n_node; k++)
+    for (size_t k = 0; k < L.graph->n_node && !lim.over; k++)
       if (!guarded(&L, lower_node_step, k)) mark_outputs_missing(&L, L.graph->node[k]);
   if (err_count == 0 && L.graph->n_output == 0) err_add("%s: the graph has no outputs", path);
-  if (inputs_ok)
+  if (inputs_ok && !lim.over)
     for (size_t k = 0; k < L.graph->n_output; k++)
       if (L.graph->output[k]) guarded(&L, mark_output, k);
 

@@ -259,6 +259,9 @@ void onnx_lower_pad(OnnxCtx *c) {
   }
   if (np != 2 * na) ir_fail(c->g, "pads has %d values, expected %d (2 per axis)", np, 2 * na);
   int64_t before[IR_MAX_RANK] = {0}, after[IR_MAX_RANK] = {0};
+  for (int k = 0; k < 2 * na; k++) /* |pad| <= 2^40: extent + pads cannot overflow */
+    if (pads[k] < -((int64_t)1 << 40) || pads[k] > (int64_t)1 << 40)
+      ir_fail(c->g, "pads[%d] is %lld, out of range", k, (long long)pads[k]);
   for (int k = 0; k < na; k++) {
     int a = onnx_axis(c, axes[k], x->rank, "axis");
     before[a] = pads[k];

@@ -148,6 +148,7 @@ void onnx_lower_resize(OnnxCtx *c) {
     p.roi_start[ax[k]] = roi[k];
     p.roi_end[ax[k]] = roi[na + k];
   }
+  onnx_check_output_bytes(c, r, p.out, x->dtype); /* ir_resize's tables grow with the output */
   c->out[0] = ir_resize(g, x, &p);
 }
 

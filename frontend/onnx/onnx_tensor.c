@@ -131,8 +131,9 @@ static bool safe_relative_path(const char *p) {
   return true;
 }
 
+/* Reads the bytes into *dst, malloc'ed only once the file is known to hold them. */
 static int read_external(const Onnx__TensorProto *t, const char *name, const char *model_dir,
-                         uint8_t *dst, size_t bytes, char *err, size_t errlen) {
+                         uint8_t **dst, size_t bytes, char *err, size_t errlen) {
   const char *loc = NULL, *off_s = NULL, *len_s = NULL;
   for (size_t k = 0; k < t->n_external_data; k++) {
     const Onnx__StringStringEntryProto *e = t->external_data[k];
@@ -177,7 +178,9 @@ static int read_external(const Onnx__TensorProto *t, const char *name, const cha
     else if ((uint64_t)len != (uint64_t)bytes)
       rc = fail(err, errlen, "tensor '%s': external data has %lld bytes, the shape needs %zu", name,
                 (long long)len, bytes);
-    else if (bytes && (fseeko(f, (off_t)off, SEEK_SET) != 0 || fread(dst, 1, bytes, f) != bytes))
+    else if (!(*dst = malloc(bytes ? bytes : 1)))
+      rc = fail(err, errlen, "tensor '%s': out of memory (%zu bytes)", name, bytes);
+    else if (bytes && (fseeko(f, (off_t)off, SEEK_SET) != 0 || fread(*dst, 1, bytes, f) != bytes))
       rc = fail(err, errlen, "tensor '%s': cannot read external data '%s'", name, path);
   }
   fclose(f);
@@ -235,11 +238,11 @@ int onnx_tensor_decode(const Onnx__TensorProto *t, const char *model_dir, Dtype 
   *dtp = dt;
   *rankp = (int)t->n_dims;
   if (numel == 0) return 0;
-  uint8_t *data = malloc(bytes);
-  if (!data) return fail(err, errlen, "tensor '%s': out of memory (%zu bytes)", name, bytes);
+  uint8_t *data = NULL;
+  if (src != SRC_EXT && !(data = malloc(bytes))) return fail(err, errlen, "tensor '%s': out of memory (%zu bytes)", name, bytes);
   switch (src) {
   case SRC_EXT:
-    if (read_external(t, name, model_dir, data, bytes, err, errlen) != 0) {
+    if (read_external(t, name, model_dir, &data, bytes, err, errlen) != 0) {
       free(data);
       return -1;
     }
@@ -365,6 +368,61 @@ static bool wire_field(Wire *w, int *field, int *type, Wire *sub) {
   }
 }
 
+/* ---- nesting and node count of a serialized ModelProto, before unpacking ----
+ * protobuf-c unpacks nested messages recursively, so a file of a few hundred
+ * KB nesting TypeProtos or subgraphs 100000 deep overflows the stack inside
+ * onnx__model_proto__unpack, and a file of empty NodeProtos unpacks to ~50
+ * bytes of structs per byte. This walks the wire format along onnx.proto's
+ * message-typed fields that can nest (graphs, nodes, attributes, value infos,
+ * types), counting depth and NodeProtos; fields it cannot frame are left for
+ * protobuf-c to reject. */
+typedef enum { PB_NONE, PB_MODEL, PB_TRAINING, PB_FUNCTION, PB_GRAPH, PB_NODE, PB_ATTR, PB_VALUE_INFO, PB_TYPE,
+               PB_TYPE_ELEM /* Sequence, Optional: elem_type = 1 */, PB_TYPE_MAP /* value_type = 2 */ } PbKind;
+
+static PbKind pb_child(PbKind k, int field) {
+  switch (k) {
+  case PB_MODEL: return field == 7 ? PB_GRAPH : field == 20 ? PB_TRAINING : field == 25 ? PB_FUNCTION : PB_NONE;
+  case PB_TRAINING: return field == 1 || field == 2 ? PB_GRAPH : PB_NONE;
+  case PB_FUNCTION: return field == 7 ? PB_NODE : PB_NONE;
+  case PB_GRAPH: return field == 1 ? PB_NODE : field >= 11 && field <= 13 ? PB_VALUE_INFO : PB_NONE;
+  case PB_NODE: return field == 5 ? PB_ATTR : PB_NONE;
+  case PB_ATTR: return field == 6 || field == 11 ? PB_GRAPH : field == 14 || field == 15 ? PB_TYPE : PB_NONE;
+  case PB_VALUE_INFO: return field == 2 ? PB_TYPE : PB_NONE;
+  case PB_TYPE: return field == 4 || field == 9 ? PB_TYPE_ELEM : field == 5 ? PB_TYPE_MAP : PB_NONE;
+  case PB_TYPE_ELEM: return field == 1 ? PB_TYPE : PB_NONE;
+  case PB_TYPE_MAP: return field == 2 ? PB_TYPE : PB_NONE;
+  default: return PB_NONE;
+  }
+}
+
+/* 0, or -1 when too deep (*depth_hit set) or too many nodes. */
+static int pb_scan(Wire w, PbKind kind, int depth, int max_depth, int64_t *nodes, int64_t max_nodes, bool *depth_hit) {
+  if (depth > max_depth) {
+    *depth_hit = true;
+    return -1;
+  }
+  if (kind == PB_NODE && ++*nodes > max_nodes) return -1;
+  int field, type;
+  Wire sub = {0};
+  while (w.p < w.end && wire_field(&w, &field, &type, &sub)) {
+    PbKind ck = type == 2 ? pb_child(kind, field) : PB_NONE;
+    if (ck != PB_NONE && pb_scan(sub, ck, depth + 1, max_depth, nodes, max_nodes, depth_hit)) return -1;
+  }
+  return 0;
+}
+
+int onnx_check_model_bytes(const uint8_t *buf, size_t len, int64_t max_nodes, const char *path, char *err, size_t errlen) {
+  Wire w = {buf, buf + len};
+  int64_t nodes = 0;
+  bool deep = false;
+  if (pb_scan(w, PB_MODEL, 0, ONNX_MAX_NESTING, &nodes, max_nodes, &deep) == 0) return 0;
+  if (deep)
+    return fail(err, errlen, "%s: protobuf messages (subgraphs or types) are nested more than %d deep", path,
+                ONNX_MAX_NESTING);
+  return fail(err, errlen, "%s: the model has more than %lld nodes, subgraphs included (--max-nodes=N raises the limit)",
+              path, (long long)max_nodes);
+}
+
 static int value_add_tensor(OnnxValueData *v, Wire t, const char *path, char *err, size_t errlen) {
   Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, (size_t)(t.end - t.p), t.p);
   if (!tp) return fail(err, errlen, "%s: a tensor inside is not a valid TensorProto", path);
@@ -481,6 +539,10 @@ int onnx_model_io(const char *path, OnnxIoInfo **in, int *nin, OnnxIoInfo **out,
   *in = *out = NULL;
   *nin = *nout = 0;
   if (onnx_read_file(path, &buf, &len, err, errlen) != 0) return -1;
+  if (onnx_check_model_bytes(buf, len, ONNX_DEFAULT_MAX_NODES, path, err, errlen) != 0) {
+    free(buf);
+    return -1;
+  }
   Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
   free(buf);
   if (!m || !m->graph) {

@@ -1,0 +1,26 @@
+/* args.h: the jtc command's value parsers (--shape, --bind/--seq, sizes and
+ * limits, output names), shared by cli/main.c and the fuzz targets in
+ * tests/fuzz/ so both exercise the same code. None of them exits: each
+ * returns -1 (or false) on a malformed value and the caller reports it. */
+#ifndef JTC_CLI_ARGS_H
+#define JTC_CLI_ARGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "frontend/onnx/onnx.h"
+
+/* "NAME=D0,D1,..." (dims 0..2^40, at most IR_MAX_RANK; "NAME=" is a scalar).
+ * s->name is malloc'ed (free it) whenever it is set, also on failure. */
+int args_parse_shape(const char *arg, OnnxShapeOverride *s);
+/* "NAME=FILE" (--bind, --seq): b->name is malloc'ed, b->path points into arg. */
+int args_parse_bind(const char *arg, OnnxBind *b);
+/* A non-negative decimal integer, all of s, at most max. */
+int args_parse_count(const char *s, int64_t max, int64_t *v);
+/* A C identifier of at most 40 characters (--name). */
+bool args_is_identifier(const char *s);
+/* "dir/net.c" -> "dir/net" (malloc'ed); "dir/net" -> "net" as a symbol prefix (malloc'ed). */
+char *args_stem_of(const char *path);
+char *args_prefix_of(const char *stem);
+
+#endif
