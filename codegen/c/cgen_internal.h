@@ -52,6 +52,8 @@ char *cg_wrap(Graph *g, const char *fn, const char *x);
 const char *cg_load_conv(Dtype t);
 /* Print the statements (inner reductions) the last cg_expr needs, at the current indent. */
 void cg_flush_pre(CgCtx *c);
+/* Does printed text use loop variable i<v> as a whole token? */
+bool cg_text_uses_var(const char *text, int v);
 void cg_line(CgCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cg_kernel_body(CgCtx *c);
 

@@ -308,6 +308,18 @@ void cg_flush_pre(CgCtx *c) {
   c->nmemo = 0;
 }
 
+bool cg_text_uses_var(const char *text, int v) {
+  char name[16];
+  snprintf(name, sizeof name, "i%d", v);
+  size_t n = strlen(name);
+  for (const char *s = strstr(text, name); s; s = strstr(s + 1, name)) {
+    bool before = s > text && (isalnum((unsigned char)s[-1]) || s[-1] == '_');
+    bool after = isalnum((unsigned char)s[n]) || s[n] == '_';
+    if (!before && !after) return true;
+  }
+  return false;
+}
+
 /* How many innermost loops walk n's last dims in order (contiguous in n's own layout). */
 static int trailing_loops(const Kernel *k, const Node *n) {
   int d = n->rank - 1, j = k->nloops - 1;
@@ -795,18 +807,6 @@ static void packer_body(CgCtx *c, const Contraction *gm, const bool *used) {
   cg_line(c, "}");
 }
 
-/* Does text use loop variable i<v> as a whole token? */
-static bool text_uses_var(const char *text, int v) {
-  char name[16];
-  snprintf(name, sizeof name, "i%d", v);
-  size_t n = strlen(name);
-  for (const char *s = strstr(text, name); s; s = strstr(s + 1, name)) {
-    bool before = s > text && (isalnum((unsigned char)s[-1]) || s[-1] == '_');
-    bool after = isalnum((unsigned char)s[n]) || s[n] == '_';
-    if (!before && !after) return true;
-  }
-  return false;
-}
 
 /* The root's element-wise expression (the epilogue jtc_gemm_epi cannot express: SiLU,
  * Clip as selects, ...) over one finished m x n tile of C at row i, column j, in place:
@@ -848,7 +848,7 @@ static char *post_body(CgCtx *c, const Contraction *gm, bool *used) {
   char *st = elementwise_statement(c, root, ridx, R + 1);
   c->gemm_result = NULL;
   if (!st || c->pre.len) return NULL;
-  for (int o = 0; o < gm->nouter; o++) used[gm->outer[o]] = text_uses_var(st, gm->outer[o]);
+  for (int o = 0; o < gm->nouter; o++) used[gm->outer[o]] = cg_text_uses_var(st, gm->outer[o]);
   return str_fmt(g, "  for (int64_t i%d = i; i%d < i + m; i%d++)\n    for (int64_t i%d = j; i%d < j + n; i%d++) %s\n", R, R, R,
                  R + 1, R + 1, R + 1, st);
 }

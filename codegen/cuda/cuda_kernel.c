@@ -7,7 +7,6 @@
  * neighbouring elements); only the variables the body uses are declared,
  * which is decided on the printed body text. Parameters are the buffers the
  * body loads, in plan order, after the root's own buffer. */
-#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -36,18 +35,6 @@ static char *capture_end(CgCtx *c, Capture *cap) {
   return copy;
 }
 
-/* Does text use loop variable i<v> as a whole token? */
-static bool uses_var(const char *text, int v) {
-  char name[16];
-  snprintf(name, sizeof name, "i%d", v);
-  size_t n = strlen(name);
-  for (const char *s = strstr(text, name); s; s = strstr(s + 1, name)) {
-    bool before = s > text && (isalnum((unsigned char)s[-1]) || s[-1] == '_');
-    bool after = isalnum((unsigned char)s[n]) || s[n] == '_';
-    if (!before && !after) return true;
-  }
-  return false;
-}
 
 /* "const int64_t iV = t / after % extent;" for the variables of list (innermost last)
  * that text uses; t < the product of their extents. */
@@ -58,13 +45,13 @@ static void delinearize(Str *b, int indent, const int *list, int n, const int64_
   for (int j = 0; j < n; j++)
     if (ext[list[j]] == 0) { /* an empty domain: the loop never runs (and dividing by 0 would not compile) */
       for (int k = 0; k < n; k++)
-        if (uses_var(text, list[k])) str_cat(b, "%*sconst int64_t i%d = 0;\n", 2 * indent, "", list[k]);
+        if (cg_text_uses_var(text, list[k])) str_cat(b, "%*sconst int64_t i%d = 0;\n", 2 * indent, "", list[k]);
       return;
     }
   for (int j = n - 1; j >= 0; j--) {
     int v = list[j];
     int64_t e = ext[v];
-    if (e > 1 && uses_var(text, v)) {
+    if (e > 1 && cg_text_uses_var(text, v)) {
       str_cat(b, "%*sconst int64_t i%d = ", 2 * indent, "", v);
       if (j == first && after == 1) str_cat(b, "%s;\n", t);
       else if (j == first) str_cat(b, "%s / %" PRId64 ";\n", t, after);
@@ -197,10 +184,7 @@ static void print_block_reduce(CgCtx *c, const char *name, Node *n, const Node *
   JTC_ASSERT(c->pre.len == 0);
   cg_line(c, "acc = %s;", cg_combine(c, n->red, n->dtype, "acc", v));
   char *step = capture_end(c, &cap);
-  capture_begin(c, &cap, 2);
   char *store = str_fmt(g, "%s[%s] = %s;", cg_bufname(c, n), store_index(c, n), cg_wrap(g, cg_store_conv(n->dtype), "acc"));
-  char *tail = capture_end(c, &cap);
-  (void)tail;
   *params = read_params(c, n, nparams);
   const char *ct = dt_ctype_compute(n->dtype);
   /* shuffles carry 32- and 64-bit values: int64_t goes as long long */
