@@ -79,3 +79,79 @@ char *args_prefix_of(const char *stem) {
   *q = 0;
   return p;
 }
+
+/* A finite decimal number, all of s, in [lo, hi]. */
+static int parse_real(const char *s, double lo, double hi, double *v) {
+  char *end;
+  if (!*s) return -1;
+  double x = strtod(s, &end);
+  if (*end || !(x >= lo && x <= hi)) return -1;
+  *v = x;
+  return 0;
+}
+
+static int pick(const char *v, const char *const *names, int n) {
+  for (int k = 0; k < n; k++)
+    if (!strcmp(v, names[k])) return k;
+  return -1;
+}
+
+void args_train_init(TrainArgs *t) {
+  memset(t, 0, sizeof *t);
+  t->o.beta1 = 0.9; /* torch.optim.Adam's defaults */
+  t->o.beta2 = 0.999;
+  t->o.eps = 1e-8;
+}
+
+int args_train_flag(const char *a, TrainArgs *t) {
+  static const struct { const char *flag; int which; double lo, hi; } reals[] = {
+    {"--lr=", 0, 0, 1e6}, {"--momentum=", 1, 0, 1}, {"--weight-decay=", 2, 0, 1e6},
+    {"--beta1=", 3, 0, 1}, {"--beta2=", 4, 0, 1}, {"--eps=", 5, 0, 1},
+  };
+  if (!strcmp(a, "--train")) { t->train = true; return 1; }
+  if (!strcmp(a, "--nesterov")) { t->o.nesterov = t->any = true; return 1; }
+  if (!strncmp(a, "--loss=", 7)) {
+    int k = pick(a + 7, train_loss_names, TRAIN_LOSS_COUNT);
+    if (k < 0) return -1;
+    t->o.loss = (TrainLoss)k;
+    t->has_loss = t->any = true;
+    return 1;
+  }
+  if (!strncmp(a, "--optimizer=", 12)) {
+    int k = pick(a + 12, train_opt_names, TRAIN_OPT_COUNT);
+    if (k < 0) return -1;
+    t->o.opt = (TrainOptimizer)k;
+    t->any = true;
+    return 1;
+  }
+  for (size_t k = 0; k < sizeof reals / sizeof reals[0]; k++) {
+    size_t n = strlen(reals[k].flag);
+    if (strncmp(a, reals[k].flag, n)) continue;
+    double v;
+    if (parse_real(a + n, reals[k].lo, reals[k].hi, &v)) return -1;
+    double *dst[] = {&t->o.lr, &t->o.momentum, &t->o.weight_decay, &t->o.beta1, &t->o.beta2, &t->o.eps};
+    *dst[reals[k].which] = v;
+    t->has_lr |= reals[k].which == 0;
+    t->has_momentum |= reals[k].which == 1;
+    t->has_betas |= reals[k].which >= 3;
+    t->any = true;
+    return 1;
+  }
+  return 0;
+}
+
+const char *args_train_check(TrainArgs *t) {
+  if (!t->train) return t->any ? "training flags need --train" : NULL;
+  if (!t->has_loss) return "--train needs --loss=mse|cross_entropy|nll|bce_with_logits";
+  TrainOptions *o = &t->o;
+  if (o->opt == TRAIN_OPT_SGD) {
+    if (!t->has_lr) return "--optimizer=sgd needs --lr (PyTorch's SGD has no default learning rate)";
+    if (t->has_betas) return "--beta1/--beta2/--eps apply to --optimizer=adam|adamw";
+    if (o->nesterov && o->momentum <= 0) return "--nesterov needs --momentum > 0";
+    return NULL;
+  }
+  if (t->has_momentum || o->nesterov) return "--momentum and --nesterov apply to --optimizer=sgd";
+  if (!t->has_lr) o->lr = 1e-3;
+  if (o->beta1 >= 1 || o->beta2 >= 1) return "--beta1 and --beta2 must be below 1";
+  return NULL;
+}

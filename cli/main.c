@@ -33,6 +33,10 @@ static const char usage[] =
   "  --max-bytes=N        refuse models declaring more than N bytes of constants and activations (default 4 GiB)\n"
   "  --max-nodes=N        refuse models with more than N nodes or node lowerings (default 262144)\n"
   "  --max-depth=N        refuse If/Loop/Scan subgraphs nested deeper than N (default 32)\n"
+  "  --train --loss=L     a training build: STEM_train_step (one optimizer step) and STEM_save_weights\n"
+  "                       beside STEM_run; L: mse, cross_entropy, nll, bce_with_logits (mean over the batch)\n"
+  "  --optimizer=sgd|adam|adamw  with --lr=R (sgd: required; adam: 1e-3), sgd: --momentum=M --nesterov,\n"
+  "                       adam: --beta1=B1 --beta2=B2 --eps=E; all: --weight-decay=W (PyTorch's formulas)\n"
   "  -q                   no summary line on stderr\n"
   "  --list-ops           print the supported ONNX operators and exit\n"
   "  --version, --help\n"
@@ -45,17 +49,32 @@ static _Noreturn void usage_error(const char *fmt, const char *arg) {
   exit(2);
 }
 
-/* Print the code; ir_fail inside the generator lands here. */
-static int write_code(Graph *g, Plan *p, const CgOptions *co) {
+/* Print the code (tp: a training build's step); ir_fail inside the generator lands here. */
+static int write_code(Graph *g, Plan *p, Plan *tp, const CgOptions *co) {
   jmp_buf jb;
   g->on_error = &jb;
+  if (tp) tp->g->on_error = &jb;
   if (setjmp(jb)) {
-    fprintf(stderr, "%s\n", g->errmsg);
+    fprintf(stderr, "%s\n", g->errmsg[0] ? g->errmsg : tp->g->errmsg);
     return 1;
   }
-  int rc = (co->arch ? cgcuda_write(p, co) : cgc_write(p, co)) ? 1 : 0;
+  int rc = (tp ? cgc_write_train(p, tp, co) : co->arch ? cgcuda_write(p, co) : cgc_write(p, co)) ? 1 : 0;
   g->on_error = NULL;
+  if (tp) tp->g->on_error = NULL;
   return rc;
+}
+
+/* pass_train on the training-mode graph; 1 with the error printed if it fails. */
+static int make_train_step(Graph *tg, const TrainOptions *o) {
+  jmp_buf jb;
+  tg->on_error = &jb;
+  if (setjmp(jb)) {
+    fprintf(stderr, "%s\n", tg->errmsg);
+    return 1;
+  }
+  pass_train(tg, o);
+  tg->on_error = NULL;
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -69,10 +88,15 @@ int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "inspect")) return jtpy_inspect(argv[2], stdout) ? 1 : 0;
   int64_t embed_limit = 1 << 20, max_bytes = 0, max_nodes = 0;
   int max_depth = 0;
+  TrainArgs ta;
+  args_train_init(&ta);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    int tf = args_train_flag(a, &ta);
+    if (tf < 0) usage_error("bad value in %s", a);
+    if (tf > 0) continue;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage, stdout); return 0; }
-    else if (!strcmp(a, "--version")) { puts("jtc 0.1.0"); return 0; }
+    else if (!strcmp(a, "--version")) { puts("jtc " JTC_VERSION); return 0; }
     else if (!strcmp(a, "--list-ops")) { onnx_list_ops(stdout); return 0; }
     else if (!strcmp(a, "-o")) { if (++i == argc) usage_error("%s needs a file", a); out = argv[i]; }
     else if (!strcmp(a, "--name")) { if (++i == argc) usage_error("%s needs a prefix", a); name = argv[i]; }
@@ -142,18 +166,34 @@ int main(int argc, char **argv) {
   if (!cuda && cuda_graph) usage_error("%s", "--cuda-graph applies to --target=cuda");
   if (!out && !dump) usage_error("%s", "no output: give -o FILE (or --dump-ir)");
   if (name && !args_is_identifier(name)) usage_error("--name '%s' is not a C identifier", name);
+  const char *twhy = args_train_check(&ta);
+  if (twhy) usage_error("%s", twhy);
+  if (ta.train && cuda) usage_error("%s", "--train builds C only for now (no --target=cuda)");
+  if (ta.train && naive) usage_error("%s", "--train does not take --naive");
 
   OnnxOptions opt = {.shapes = shapes, .nshapes = nshapes, .binds = binds, .nbinds = nbinds, .seqs = seqs, .nseqs = nseqs,
                      .max_bytes = max_bytes, .max_nodes = max_nodes, .max_depth = max_depth};
   JtpyWeights *jw = NULL;
   bool pickle = jtpy_is_pickle_file(model); /* by magic bytes: torch zip/legacy, Jittor, pickle */
   if (weights && pickle) usage_error("--weights applies to ONNX models; '%s' is a pickle", model);
+  if (ta.train && pickle) usage_error("--train applies to ONNX models for now; '%s' is a pickle", model);
   if (weights && (jw = jtpy_load_weights_max(weights, max_bytes))) {
     opt.weights = jw->w;
     opt.nweights = jw->n;
     opt.weights_used = calloc((size_t)jw->n, sizeof(bool));
   }
+  opt.state_weights = ta.train;
   Graph *g = weights && !jw ? NULL : pickle ? jtpy_load(model, &opt) : onnx_load(model, &opt);
+  Graph *tg = NULL; /* --train: the training step's graph, loaded again in training mode */
+  if (g && ta.train) {
+    OnnxOptions topt = opt;
+    topt.training = true;
+    tg = onnx_load(model, &topt);
+    if (!tg || make_train_step(tg, &ta.o)) {
+      ir_graph_free(g);
+      g = NULL;
+    }
+  }
   if (jw && g && jtpy_weights_report(jw, opt.weights_used, weights, stderr) == 0) {
     fprintf(stderr, "jtc: --weights %s: no tensor name matches an initializer of %s\n", weights, model);
     ir_graph_free(g);
@@ -162,15 +202,19 @@ int main(int argc, char **argv) {
   jtpy_weights_free(jw);
   free(opt.weights_used);
   if (!g) {
+    if (tg) ir_graph_free(tg);
     for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);
     for (int k = 0; k < nbinds; k++) free((char *)binds[k].name);
     for (int k = 0; k < nseqs; k++) free((char *)seqs[k].name);
     return 1;
   }
-  Plan *p = cuda ? pass_run_gpu(g, dump, stdout) : naive ? pass_run_naive(g, dump, stdout) : pass_run_all(g, dump, stdout);
-  if (!p) {
-    fprintf(stderr, "%s\n", g->errmsg);
+  Plan *p = cuda ? pass_run_gpu(g, tg ? NULL : dump, stdout) : naive ? pass_run_naive(g, dump, stdout)
+                                                                 : pass_run_all(g, tg ? NULL : dump, stdout);
+  Plan *tp = p && tg ? pass_run_all(tg, dump, stdout) : NULL; /* --dump-ir shows the training step */
+  if (!p || (tg && !tp)) {
+    fprintf(stderr, "%s\n", p ? tg->errmsg : g->errmsg);
     ir_graph_free(g);
+    if (tg) ir_graph_free(tg);
     return 1;
   }
   int rc = 0;
@@ -190,8 +234,13 @@ int main(int argc, char **argv) {
     size_t olen = strlen(out);
     if (cuda && !(olen > 3 && !strcmp(out + olen - 3, ".cu")))
       fprintf(stderr, "jtc: --target=cuda: %s holds CUDA source; build it with nvcc -x cu (the line in its first comment)\n", out);
-    rc = write_code(g, p, &co);
-    if (!rc && !quiet)
+    rc = write_code(g, p, tp, &co);
+    if (!rc && !quiet && tp)
+      fprintf(stderr, "jtc: wrote %s and %s: training build, %d kernels per step (%d for %s_run), arena %" PRId64
+                      " bytes, weights %" PRId64 " bytes\n",
+              out, h, tp->nkernels, p->nkernels, prefix, tp->arena_bytes > p->arena_bytes ? tp->arena_bytes : p->arena_bytes,
+              p->const_bytes);
+    else if (!rc && !quiet)
       fprintf(stderr,
               "jtc: wrote %s and %s: %d kernels, arena %" PRId64 " bytes (two largest live tensors %" PRId64
               " bytes), constants %" PRId64 " bytes\n",
@@ -202,5 +251,6 @@ int main(int argc, char **argv) {
   for (int k = 0; k < nbinds; k++) free((char *)binds[k].name);
   for (int k = 0; k < nseqs; k++) free((char *)seqs[k].name);
   ir_graph_free(g);
+  if (tg) ir_graph_free(tg);
   return rc;
 }

@@ -458,7 +458,7 @@ void *ir_eval_node(Graph *g, Node *n, void *const *in_vals)
 {
   size_t es = dt_size(n->dtype);
   if (n->kind == NODE_LEAF) {
-    if (n->leaf == LEAF_CONST) return n->data;
+    if (n->leaf != LEAF_INPUT) return n->data;
     ir_fail(g, "eval: input '%s' has no value", n->name ? n->name : "?");
   }
   if (n->kind == NODE_OPAQUE)
@@ -495,7 +495,7 @@ void ir_eval_graph(Graph *g, void *const *inputs, void **outputs)
     Node *n = order[k];
     if (!need[n->id]) continue;
     if (n->kind == NODE_LEAF) {
-      if (n->leaf == LEAF_CONST) {
+      if (n->leaf != LEAF_INPUT) {
         val[n->id] = n->data;
       } else {
         if (n->input_index < 0 || n->input_index >= g->ninputs || !inputs)

@@ -273,6 +273,45 @@ void ir_mark_output(Graph *g, Node *n, const char *name) {
   n->flags |= NF_OUTPUT;
 }
 
+Node *ir_state(Graph *g, const char *name, Dtype t, int rank, const int64_t *dims, const void *data) {
+  JTC_ASSERT(name);
+  Node *n = ir_const(g, t, rank, dims, data);
+  n->leaf = LEAF_STATE;
+  n->name = ir_strdup(g, name);
+  return n;
+}
+
+/* Append to a pair of arrays (a, b) of count *n and capacity *cap. */
+static void push2(Graph *g, void ***a, void ***b, int *n, int *cap, void *x, void *y) {
+  if (*n == *cap) {
+    int c = *cap ? *cap * 2 : 8;
+    void **p = ir_alloc_array(g, (size_t)c, sizeof *p), **q = ir_alloc_array(g, (size_t)c, sizeof *q);
+    if (*n) {
+      memcpy(p, *a, (size_t)*n * sizeof *p);
+      memcpy(q, *b, (size_t)*n * sizeof *q);
+    }
+    *a = p;
+    *b = q;
+    *cap = c;
+  }
+  (*a)[*n] = x;
+  (*b)[(*n)++] = y;
+}
+
+void ir_update(Graph *g, Node *state, Node *value) {
+  JTC_ASSERT(state->kind == NODE_LEAF && state->leaf == LEAF_STATE);
+  if (!ir_same_shape(state, value) || state->dtype != value->dtype)
+    ir_fail(g, "update of state '%s' has another shape or dtype", state->name);
+  value->flags |= NF_KEEP;
+  push2(g, (void ***)&g->upd_state, (void ***)&g->upd_value, &g->nupdates, &g->cap_updates, state, value);
+}
+
+void ir_check(Graph *g, Node *flag, const char *msg) {
+  JTC_ASSERT(flag->numel == 1);
+  flag->flags |= NF_KEEP;
+  push2(g, (void ***)&g->checks, (void ***)&g->check_msgs, &g->nchecks, &g->cap_checks, flag, (void *)ir_strdup(g, msg));
+}
+
 Node *ir_resolve(Node *n) {
   while (n && n->fwd) n = n->fwd;
   return n;

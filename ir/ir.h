@@ -1,7 +1,8 @@
 /* ir.h: the meta-op graph, shared by frontends, passes and code generators.
  *
  * A model becomes a DAG of five node kinds (see ../shared/DESIGN.md):
- *   LEAF     graph input or constant
+ *   LEAF     graph input, constant, or state (a tensor the generated code keeps
+ *            between calls: trainable weights, optimizer and BN statistics)
  *   MAP      element-wise function (ops.def) of same-shape operands
  *   GATHER   out[i] = src[idx(i)]; reads `fill` where idx(i) is out of bounds
  *            or `cond(i)` is false (Jittor's reindex)
@@ -154,7 +155,7 @@ void ix_fprint(FILE *f, const Ix *e);
 
 /* ---- graph.c: nodes and the graph ---- */
 typedef enum { NODE_LEAF, NODE_MAP, NODE_GATHER, NODE_SCATTER, NODE_OPAQUE } NodeKind;
-typedef enum { LEAF_INPUT, LEAF_CONST } LeafKind;
+typedef enum { LEAF_INPUT, LEAF_CONST, LEAF_STATE } LeafKind;
 extern const char *const node_kind_names[];
 
 struct Node {
@@ -176,7 +177,7 @@ struct Node {
   ReduceOp red;                /* SCATTER */
   /* LEAF */
   LeafKind leaf;
-  void *data;                  /* CONST: dense row-major bytes (numel*dt_size) */
+  void *data;                  /* CONST: dense row-major bytes (numel*dt_size); STATE: its initial value */
   int input_index;             /* INPUT: position among graph inputs */
   /* OPAQUE */
   const char *opaque_name;
@@ -193,7 +194,14 @@ struct Node {
   Node *fwd;                   /* set when a pass replaced this node; follow with ir_resolve */
   Node *next;                  /* all nodes, creation order */
 };
-enum { NF_OUTPUT = 1, NF_MATERIALIZE = 2, NF_VIEW = 4 };
+enum {
+  NF_OUTPUT = 1, NF_MATERIALIZE = 2, NF_VIEW = 4,
+  NF_KEEP = 8,    /* a state update's value or a check: materialized in the arena, live to the end of the run */
+  NF_TARGET = 16, /* INPUT: a training target (the generated step's targets[], after the model's inputs) */
+  NF_FROZEN = 32, /* STATE: not trained (its value was used at compile time, or it is a statistic updated otherwise) */
+  NF_SLOT = 64,   /* STATE: the optimizer's (momentum, moments, step count), not saved with the weights */
+};
+#define NF_ROOT (NF_OUTPUT | NF_KEEP) /* computed for its own sake: never inlined or dropped */
 
 struct Graph {
   /* arena */
@@ -205,6 +213,12 @@ struct Graph {
   Node **inputs; int ninputs, cap_inputs;
   Node **outputs; int noutputs, cap_outputs;
   const char **output_names;
+  /* A training step: after its kernels, each state upd_state[k] takes the value
+   * upd_value[k]; before that, a nonzero check[k] (a one-element tensor) fails the
+   * step with check_msg[k] and no state changes. */
+  Node **upd_state, **upd_value; int nupdates, cap_updates;
+  Node **checks; const char **check_msgs; int nchecks, cap_checks;
+  bool training;               /* lowered for training (BatchNormalization uses batch statistics) */
   /* provenance applied to new nodes */
   const char *cur_origin, *cur_op;
   /* error handling */
@@ -240,6 +254,12 @@ Node *ir_gather(Graph *g, Node *src, int rank, const int64_t *dims, Ix *const *i
 Node *ir_scatter(Graph *g, Node *src, ReduceOp op, int rank, const int64_t *dims, Ix *const *idx, Ix *cond);
 Node *ir_opaque(Graph *g, const char *kernel, Dtype t, int rank, const int64_t *dims, int n, Node *const *in, void *attr);
 void ir_mark_output(Graph *g, Node *n, const char *name);
+/* A state leaf (name required) with its initial value (copied). */
+Node *ir_state(Graph *g, const char *name, Dtype t, int rank, const int64_t *dims, const void *data);
+/* At the end of the step, state takes value (same shape and dtype). */
+void ir_update(Graph *g, Node *state, Node *value);
+/* Fail the step, before any update, when the one-element flag is nonzero. */
+void ir_check(Graph *g, Node *flag, const char *msg);
 Node *ir_resolve(Node *n);                          /* follow fwd links */
 
 /* ---- print.c ---- */

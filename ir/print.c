@@ -28,7 +28,7 @@ void ir_print_node(FILE *f, const Node *n) {
   fprintf(f, "%%%d = %s ", n->id, node_kind_names[n->kind]);
   switch (n->kind) {
   case NODE_LEAF:
-    fprintf(f, "%s ", n->leaf == LEAF_INPUT ? "input" : "const");
+    fprintf(f, "%s ", n->leaf == LEAF_INPUT ? "input" : n->leaf == LEAF_STATE ? "state" : "const");
     print_shape(f, n);
     if (n->name) fprintf(f, " '%s'", n->name);
     if (n->leaf == LEAF_CONST && n->numel == 1) { fprintf(f, " = "); print_scalar(f, dt_load(n->data, n->dtype, 0), n->dtype); }

@@ -40,7 +40,7 @@ bool pass_scatter_is_projection(const Node *n) {
 
 /* The one node that reads n, or NULL. */
 static Node *only_consumer(Plan *p, const Node *n, int from) {
-  if (n->nuses != 1 || (n->flags & NF_OUTPUT)) return NULL;
+  if (n->nuses != 1 || (n->flags & NF_ROOT)) return NULL;
   for (int i = from; i < p->nnodes; i++)
     for (int k = 0; k < p->nodes[i]->nin; k++)
       if (p->nodes[i]->in[k] == n) return p->nodes[i];
@@ -116,7 +116,7 @@ static void inline_diamonds(Plan *p) {
   enum { MAX_TREE = 64 };
   for (int i = 0; i < p->nnodes; i++) {
     Node *n = p->nodes[i];
-    if (n->kind != NODE_MAP || !(n->flags & NF_MATERIALIZE) || (n->flags & NF_OUTPUT) || n->nuses < 2) continue;
+    if (n->kind != NODE_MAP || !(n->flags & NF_MATERIALIZE) || (n->flags & NF_ROOT) || n->nuses < 2) continue;
     Node *root = NULL;
     bool ok = true;
     for (int j = i + 1; j < p->nnodes && ok; j++) {
@@ -163,9 +163,9 @@ void pass_fuse(Plan *p) {
   for (int i = 0; i < p->nnodes; i++) {
     Node *n = p->nodes[i];
     if (n->kind == NODE_LEAF) continue;
-    bool m = (n->flags & NF_OUTPUT) || n->kind == NODE_SCATTER || n->kind == NODE_OPAQUE;
+    bool m = (n->flags & NF_ROOT) || n->kind == NODE_SCATTER || n->kind == NODE_OPAQUE;
     if (n->nuses > 1 && !(n->kind == NODE_GATHER && pass_is_buffer(n->in[0]))) m = true;
-    if (n->kind == NODE_SCATTER && !(n->flags & NF_OUTPUT) && pass_scatter_is_projection(n)) {
+    if (n->kind == NODE_SCATTER && !(n->flags & NF_ROOT) && pass_scatter_is_projection(n)) {
       Node *c = only_consumer(p, n, i + 1);
       int v;
       Node *win;

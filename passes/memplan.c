@@ -28,12 +28,14 @@ void pass_memplan(Plan *p) {
         if (pass_is_buffer(n->in[e]) && last_use[n->in[e]->id] < j) last_use[n->in[e]->id] = j;
     }
   }
+  for (int k = 0; k < g->nupdates; k++) last_use[g->upd_value[k]->id] = p->nkernels; /* copied into the state at the end */
+  for (int k = 0; k < g->nchecks; k++) last_use[g->checks[k]->id] = p->nkernels;
   Live *live = ir_alloc_array(g, (size_t)p->nkernels + 1, sizeof(Live));
   int nlive = 0;
   int64_t top = 0, cur = 0, peak = 0, two = 0;
   p->const_bytes = 0;
   for (int i = 0; i < p->nnodes; i++)
-    if (p->nodes[i]->kind == NODE_LEAF && p->nodes[i]->leaf == LEAF_CONST)
+    if (p->nodes[i]->kind == NODE_LEAF && p->nodes[i]->leaf != LEAF_INPUT)
       p->const_bytes += p->nodes[i]->numel * (int64_t)dt_size(p->nodes[i]->dtype);
   for (int j = 0; j < p->nkernels; j++) {
     /* free buffers whose last use is before this kernel */

@@ -70,7 +70,7 @@ typedef struct {
   int64_t gpu_items;          /* work items the grid strides over: elements, outputs, or tiles' outer count */
 } Kernel;
 
-typedef enum { BUF_INPUT, BUF_OUTPUT, BUF_CONST, BUF_ARENA } BufKind;
+typedef enum { BUF_INPUT, BUF_OUTPUT, BUF_CONST, BUF_ARENA, BUF_STATE } BufKind;
 
 typedef struct {
   Graph *g;
@@ -138,5 +138,20 @@ void pass_launch(Plan *p);
  * as new meta-op nodes (zeros where y does not depend on x). Fails through ir_fail on an
  * OPAQUE node or a non-additive SCATTER between them. Works on the graph before the passes. */
 Node **pass_grad(Graph *g, Node *y, Node *seed, int nx, Node *const *xs);
+
+/* train.c: make g (lowered with Graph.training) one training step: the loss of
+ * output 0 against a new input "target" (NF_TARGET) is the only output; every
+ * trainable state gets its gradient and optimizer update (ir_update). */
+typedef enum { TRAIN_LOSS_MSE, TRAIN_LOSS_CROSS_ENTROPY, TRAIN_LOSS_NLL, TRAIN_LOSS_BCE_LOGITS, TRAIN_LOSS_COUNT } TrainLoss;
+typedef enum { TRAIN_OPT_SGD, TRAIN_OPT_ADAM, TRAIN_OPT_ADAMW, TRAIN_OPT_COUNT } TrainOptimizer;
+extern const char *const train_loss_names[TRAIN_LOSS_COUNT];
+extern const char *const train_opt_names[TRAIN_OPT_COUNT];
+typedef struct {
+  TrainLoss loss;
+  TrainOptimizer opt;
+  double lr, momentum, weight_decay, beta1, beta2, eps;
+  bool nesterov;
+} TrainOptions;
+void pass_train(Graph *g, const TrainOptions *o);
 
 #endif

@@ -18,7 +18,7 @@ const Pass pass_list[] = {
 const int pass_count = (int)(sizeof pass_list / sizeof pass_list[0]);
 
 BufKind pass_buf_kind(const Node *n) {
-  if (n->kind == NODE_LEAF) return n->leaf == LEAF_INPUT ? BUF_INPUT : BUF_CONST;
+  if (n->kind == NODE_LEAF) return n->leaf == LEAF_INPUT ? BUF_INPUT : n->leaf == LEAF_STATE ? BUF_STATE : BUF_CONST;
   if (n->flags & NF_OUTPUT) return BUF_OUTPUT;
   return BUF_ARENA;
 }

@@ -71,7 +71,7 @@ void pass_simplify(Plan *p) {
         Ix *c = ix_simplify(g, n->cond, n->rank, n->dims);
         n->cond = c->kind == IX_CONST && c->val ? NULL : c;
       }
-      if (is_identity(n) && !(n->flags & NF_OUTPUT)) n->fwd = n->in[0];
+      if (is_identity(n) && !(n->flags & NF_ROOT)) n->fwd = n->in[0];
     } else if (n->kind == NODE_SCATTER) {
       for (int k = 0; k < n->rank; k++) n->idx[k] = ix_simplify(g, n->idx[k], n->in[0]->rank, n->in[0]->dims);
       if (n->cond) {
@@ -81,4 +81,6 @@ void pass_simplify(Plan *p) {
     }
   }
   for (int k = 0; k < g->noutputs; k++) g->outputs[k] = ir_resolve(g->outputs[k]);
+  for (int k = 0; k < g->nupdates; k++) g->upd_value[k] = ir_resolve(g->upd_value[k]);
+  for (int k = 0; k < g->nchecks; k++) g->checks[k] = ir_resolve(g->checks[k]);
 }

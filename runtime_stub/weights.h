@@ -1,7 +1,9 @@
 /* jtc weights loader: copied into generated files whose weights live in a
  * .weights file. Layout: 8-byte magic "JTCWGT01", then little-endian u64
  * payload size and u64 FNV-1a hash of the payload, then the payload
- * (each tensor at a 64-byte aligned offset). Returns 0, or -1 with err set. */
+ * (each tensor at a 64-byte aligned offset). want_hash 0 (training builds, whose
+ * weights change) checks the payload against its header's hash only. Returns 0,
+ * or -1 with err set. */
 static int jtc_load_weights(const char *path, uint64_t want_size, uint64_t want_hash, unsigned char **blob,
                             char *err, size_t errlen) {
   unsigned char head[24];
@@ -29,7 +31,7 @@ static int jtc_load_weights(const char *path, uint64_t want_size, uint64_t want_
   }
   fclose(f);
   for (uint64_t i = 0; i < size; i++) h = (h ^ (*blob)[i]) * 1099511628211ULL;
-  if (h != hash || h != want_hash) {
+  if (h != hash || (want_hash && h != want_hash)) {
     snprintf(err, errlen, "%s: checksum mismatch (corrupted, or written for another model)", path);
     free(*blob); *blob = NULL;
     return -1;

@@ -14,7 +14,6 @@
 
 #include "cgen_internal.h"
 
-#define JTC_VERSION "0.1.0"
 
 extern const char jtc_rt_helpers[];
 extern const char jtc_rt_weights[];
@@ -49,7 +48,8 @@ void cg_assign_name(CgCtx *c, Node *n) {
   const char *base;
   switch (pass_buf_kind(n)) {
   case BUF_INPUT: base = cg_sanitize(c->g, "in_", n->name); break;
-  case BUF_CONST: base = n->name ? cg_sanitize(c->g, "w_", n->name) : str_fmt(c->g, "c%d", n->id); break;
+  case BUF_STATE: base = cg_sanitize(c->g, "s_", n->name); break;
+  case BUF_CONST: base = n->name ? cg_sanitize(c->g, str_fmt(c->g, "%sw_", c->sym), n->name) : str_fmt(c->g, "%sc%d", c->sym, n->id); break;
   case BUF_OUTPUT: {
     const char *nm = NULL;
     for (int k = 0; k < c->g->noutputs; k++)
@@ -197,7 +197,7 @@ const Node **cg_kernel_params(CgCtx *c, const Kernel *k, int *nb, bool consts) {
 
 const char *cg_kernel_name(CgCtx *c, int j) {
   const Node *n = c->p->kernels[j].root;
-  return cg_sanitize(c->g, str_fmt(c->g, "k%d_", j), n->origin ? n->origin : node_kind_names[n->kind]);
+  return cg_sanitize(c->g, str_fmt(c->g, "%sk%d_", c->sym, j), n->origin ? n->origin : node_kind_names[n->kind]);
 }
 
 void cg_node_comment(CgCtx *c, const Node *n) {
@@ -213,7 +213,7 @@ void cg_node_comment(CgCtx *c, const Node *n) {
 }
 
 /* The body goes to memory first: the parameters are the buffers it really loads. */
-static void print_kernel(CgCtx *c, int j) {
+void cg_print_kernel(CgCtx *c, int j) {
   const Kernel *k = &c->p->kernels[j];
   c->k = k;
   Node *root = k->root;
@@ -348,17 +348,13 @@ static void print_profiler(CgCtx *c, const char *p) {
   fprintf(f, "  }\n}\n#else\n#define %s_PROF(j, call) call\n#endif\n", P);
 }
 
-static void print_run(CgCtx *c, const char *p, const Weights *w) {
+/* Declare the buffers some kernel, output copy, check or update uses, as locals of the entry
+ * function: inputs from inputs[] (targets from targets[]), outputs from outputs[], the rest in
+ * the arena or the state memory. */
+void cg_declare_buffers(CgCtx *c, const char *p) {
   Graph *g = c->g;
   const Plan *pl = c->p;
   FILE *f = c->f;
-  print_profiler(c, p);
-  fprintf(f, "\nint %s_run(const void *const inputs[], void *const outputs[]) {\n", p);
-  if (!w->embed)
-    fprintf(f, "  if (!%s_blob) {\n    snprintf(%s_err, sizeof %s_err, \"%s_run: weights not loaded (call %s_init first)\");\n    return -1;\n  }\n", p, p, p, p, p);
-  else
-    fprintf(f, "  %s_err[0] = 0;\n", p);
-  /* declare only the buffers some kernel or output copy uses */
   bool *used = ir_alloc_array(g, (size_t)g->nnodes, sizeof(bool));
   for (int j = 0; j < pl->nkernels; j++) {
     int nb = c->nkparams[j];
@@ -367,16 +363,27 @@ static void print_run(CgCtx *c, const char *p, const Weights *w) {
     for (int b = 0; b < nb; b++) used[bufs[b]->id] = true;
   }
   for (int k = 0; k < g->noutputs; k++) used[g->outputs[k]->id] = true;
-  bool any_input = false;
+  for (int k = 0; k < g->nupdates; k++) used[g->upd_value[k]->id] = used[g->upd_state[k]->id] = true;
+  for (int k = 0; k < g->nchecks; k++) used[g->checks[k]->id] = true;
+  bool any_input = false, any_target = false;
+  int first_target = g->ninputs;
+  for (int k = 0; k < g->ninputs; k++)
+    if ((g->inputs[k]->flags & NF_TARGET) && k < first_target) first_target = k;
   for (int i = 0; i < pl->nnodes; i++) {
     Node *n = pl->nodes[i];
     if (!c->names[n->id] || pass_buf_kind(n) == BUF_CONST || !used[n->id]) continue;
     const char *t = dt_ctype(n->dtype);
     switch (pass_buf_kind(n)) {
     case BUF_INPUT:
-      fprintf(f, "  const %s *%s = (const %s *)inputs[%d];\n", t, c->names[n->id], t, n->input_index);
-      any_input = true;
+      if (n->input_index >= first_target) {
+        fprintf(f, "  const %s *%s = (const %s *)targets[%d];\n", t, c->names[n->id], t, n->input_index - first_target);
+        any_target = true;
+      } else {
+        fprintf(f, "  const %s *%s = (const %s *)inputs[%d];\n", t, c->names[n->id], t, n->input_index);
+        any_input = true;
+      }
       break;
+    case BUF_STATE: fprintf(f, "  %s *%s = (%s *)(%s_state_mem + %" PRId64 ");\n", t, c->names[n->id], t, p, c->state_off[n->id]); break;
     case BUF_OUTPUT:
       if (n->kind != NODE_LEAF) fprintf(f, "  %s *%s = (%s *)outputs[%d];\n", t, c->names[n->id], t, cg_first_output(g, n));
       break;
@@ -385,17 +392,39 @@ static void print_run(CgCtx *c, const char *p, const Weights *w) {
     }
   }
   if (!any_input) fprintf(f, "  (void)inputs;\n");
-  if (g->noutputs == 0) fprintf(f, "  (void)outputs;\n");
+  if (first_target < g->ninputs && !any_target) fprintf(f, "  (void)targets;\n");
+}
+
+/* One call per kernel, in order; timed by <P>_PROF when prof. */
+void cg_print_calls(CgCtx *c, const char *p, bool prof) {
+  const Plan *pl = c->p;
+  char P[64];
+  cg_upper(P, p, sizeof P);
   for (int j = 0; j < pl->nkernels; j++) {
     const Kernel *k = &pl->kernels[j];
     int nb = c->nkparams[j];
     const Node **bufs = c->kparams[j];
-    char P[64];
-    cg_upper(P, p, sizeof P);
-    fprintf(f, "  %s_PROF(%d, %s(%s", P, j, cg_kernel_name(c, j), cg_bufname(c, k->root));
-    for (int b = 0; b < nb; b++) fprintf(f, ", %s", cg_bufname(c, bufs[b]));
-    fprintf(f, "));\n");
+    if (prof) fprintf(c->f, "  %s_PROF(%d, %s(%s", P, j, cg_kernel_name(c, j), cg_bufname(c, k->root));
+    else fprintf(c->f, "  %s(%s", cg_kernel_name(c, j), cg_bufname(c, k->root));
+    for (int b = 0; b < nb; b++) fprintf(c->f, ", %s", cg_bufname(c, bufs[b]));
+    fprintf(c->f, prof ? "));\n" : ");\n");
   }
+}
+
+/* The API's <p>_run; training builds call it with weights in the state memory (ready says they are loaded). */
+void cg_print_run(CgCtx *c, const char *p, bool need_blob, const char *ready) {
+  Graph *g = c->g;
+  FILE *f = c->f;
+  print_profiler(c, p);
+  fprintf(f, "\nint %s_run(const void *const inputs[], void *const outputs[]) {\n", p);
+  if (need_blob || ready)
+    fprintf(f, "  if (!%s) {\n    snprintf(%s_err, sizeof %s_err, \"%s_run: weights not loaded (call %s_init first)\");\n    return -1;\n  }\n",
+            ready ? ready : str_fmt(g, "%s_blob", p), p, p, p, p);
+  else
+    fprintf(f, "  %s_err[0] = 0;\n", p);
+  cg_declare_buffers(c, p);
+  if (g->noutputs == 0) fprintf(f, "  (void)outputs;\n");
+  cg_print_calls(c, p, true);
   /* outputs that are inputs, constants, or repeated: copy */
   for (int k = 0; k < g->noutputs; k++) {
     Node *n = g->outputs[k];
@@ -449,6 +478,7 @@ void cg_ctx_init(CgCtx *c, Plan *pl, const CgOptions *o) {
   c->by_id = ir_alloc_array(g, (size_t)g->nnodes, sizeof(Node *));
   for (int i = 0; i < pl->nnodes; i++) c->by_id[pl->nodes[i]->id] = pl->nodes[i];
   c->prefix = o->prefix;
+  c->sym = "";
   c->kparams = ir_alloc_array(g, (size_t)pl->nkernels + 1, sizeof(const Node **));
   c->nkparams = ir_alloc_array(g, (size_t)pl->nkernels + 1, sizeof(int));
   for (int i = 0; i < pl->nnodes; i++) {
@@ -466,7 +496,7 @@ int cgc_write(Plan *pl, const CgOptions *o) {
   size_t klen = 0;
   c->f = open_memstream(&ktext, &klen);
   if (!c->f) { fprintf(stderr, "jtc: out of memory\n"); return -1; }
-  for (int j = 0; j < pl->nkernels; j++) print_kernel(c, j);
+  for (int j = 0; j < pl->nkernels; j++) cg_print_kernel(c, j);
   fclose(c->f);
   bool any_gemm = false;
   for (int j = 0; j < pl->nkernels; j++) any_gemm |= pl->kernels[j].gemm != NULL;
@@ -520,7 +550,7 @@ int cgc_write(Plan *pl, const CgOptions *o) {
   free(ktext);
   cg_api_tables(c, p);
   print_init_free(c, p, &w, o);
-  print_run(c, p, &w);
+  cg_print_run(c, p, !w.embed, NULL);
   fprintf(f, "\nconst char *%s_last_error(void) { return %s_err; }\n", p, p);
   if (fclose(f) != 0) { fprintf(stderr, "jtc: error writing %s\n", o->c_path); return -1; }
   return 0;

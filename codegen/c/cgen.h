@@ -5,6 +5,8 @@
 
 #include "passes/passes.h"
 
+#define JTC_VERSION "0.1.0" /* written into every generated file (and printed by jtc --version) */
+
 typedef enum { WEIGHTS_AUTO, WEIGHTS_EMBED, WEIGHTS_FILE } WeightsMode;
 
 typedef struct {
@@ -22,6 +24,8 @@ typedef struct {
 
 /* Write the files; returns 0, or -1 with a message printed to stderr. */
 int cgc_write(Plan *p, const CgOptions *opt); /* also sets p->const_bytes to what was emitted */
+/* A training build (cgen_train.c): inf's <p>_run and tr's <p>_train_step in one file (tr from pass_train). */
+int cgc_write_train(Plan *inf, Plan *tr, const CgOptions *opt);
 
 /* ---- strbuf.c: growable strings owned by the graph arena ---- */
 typedef struct { Graph *g; char *s; size_t len, cap; } Str;

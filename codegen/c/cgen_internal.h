@@ -34,6 +34,8 @@ typedef struct {
   bool *read;                /* per node id: the kernel being printed loads this buffer */
   const Node ***kparams;     /* per kernel: the buffers it reads, as its parameters */
   int *nkparams;
+  const char *sym;           /* prefix of this plan's file-level names ("" or, for a second plan in one file, "tr_") */
+  int64_t *state_off;        /* per node id: a state's offset in <prefix>_state (training builds) */
 } CgCtx;
 
 const char *cg_bufname(CgCtx *c, const Node *n);
@@ -82,6 +84,13 @@ void cg_node_comment(CgCtx *c, const Node *n);
 int cg_write_header(CgCtx *c, const CgOptions *o, const char *extra);
 void cg_api_tables(CgCtx *c, const char *p);
 int cg_first_output(Graph *g, const Node *n);
+/* Pieces of an entry function: buffer declarations, kernel calls, and the whole <p>_run
+ * (checking need_blob's <p>_blob, or the flag named ready, before it runs). */
+void cg_declare_buffers(CgCtx *c, const char *p);
+void cg_print_calls(CgCtx *c, const char *p, bool prof);
+void cg_print_run(CgCtx *c, const char *p, bool need_blob, const char *ready);
+/* Print plan j's kernel (to c->f); kernels decide which constants are read. */
+void cg_print_kernel(CgCtx *c, int j);
 /* For a kernel run as a GEMM: its context struct, B provider and A packer, as text. */
 char *cg_gemm_helpers(CgCtx *c, const char *kname);
 

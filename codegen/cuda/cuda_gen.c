@@ -21,7 +21,6 @@
 #include "cuda.h"
 #include "cuda_internal.h"
 
-#define JTC_VERSION "0.1.0"
 
 extern const char jtc_rt_helpers[];
 extern const char jtc_rt_weights[];
@@ -113,6 +112,7 @@ static void print_pointers(Cu *u, FILE *f) {
       if (cg_is_array_const(c, n))
         fprintf(f, "  const %s *%s = (const %s *)(%s_dev + %" PRId64 ");\n", t, name, t, u->p, u->w.offset[n->id]);
       break;
+    case BUF_STATE: jtc_unreachable(); /* training builds are C only (the CLI refuses --train with CUDA) */
     }
   }
   if (!any_input) fprintf(f, "  (void)inputs;\n");

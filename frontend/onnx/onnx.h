@@ -35,6 +35,12 @@ typedef struct {
    * of If/Loop/Scan subgraphs (--max-depth). */
   int64_t max_bytes, max_nodes;
   int max_depth;
+  /* --train: float initializers become state leaves (LEAF_STATE, trainable unless
+   * an op needs their value at compile time), BatchNormalization normalizes with
+   * batch statistics and updates its running statistics as PyTorch does, and
+   * Dropout with a nonzero ratio is refused (no random masks yet). */
+  bool training;
+  bool state_weights; /* float initializers become state leaves as with training, the rest unchanged (a training build's inference graph) */
 } OnnxOptions;
 #define ONNX_DEFAULT_MAX_BYTES ((int64_t)1 << 32) /* 4 GiB */
 #define ONNX_DEFAULT_MAX_NODES ((int64_t)1 << 18)

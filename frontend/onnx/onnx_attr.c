@@ -134,6 +134,10 @@ Node *onnx_source_input(Graph *g, Node *n) { return source_input(g, n); }
 static Node *const_input(OnnxCtx *c, int k, const char *what) {
   Node *n = onnx_input(c, k, what);
   if (ir_is_const(n)) return n;
+  if (n->kind == NODE_LEAF && n->leaf == LEAF_STATE) { /* training: this value is fixed at compile time, so not trained */
+    n->flags |= NF_FROZEN;
+    return n;
+  }
   Node *src = source_input(c->g, n);
   if (src == n)
     ir_fail(c->g, "input '%s' must be a constant, but it is graph input '%s' (pin its value with --bind %s=FILE.pb)", what,

@@ -118,6 +118,7 @@ void onnx_lower_matmul(OnnxCtx *c);
 void onnx_lower_pool(OnnxCtx *c);
 void onnx_lower_global_pool(OnnxCtx *c);
 void onnx_lower_batchnorm(OnnxCtx *c);
+void onnx_lower_batchnorm_train_step(OnnxCtx *c); /* onnx_lower_spatial.c */
 void onnx_lower_layernorm(OnnxCtx *c);
 void onnx_lower_instancenorm(OnnxCtx *c);
 void onnx_lower_softmax(OnnxCtx *c);

@@ -367,6 +367,7 @@ static void load_initializer(Loader *L, size_t k) {
     if (L->opt->weights_used) L->opt->weights_used[j] = true;
     break;
   }
+  if (L->opt && (L->opt->training || L->opt->state_weights) && dt_is_float(n->dtype)) n = ir_state(L->g, name, n->dtype, n->rank, n->dims, n->data);
   n->name = ir_strdup(L->g, name);
   val_set(L, name, n);
 }
@@ -734,6 +735,7 @@ Graph *onnx_load(const char *path, const OnnxOptions *opt) {
   g->max_nodes = lim.max_nodes;
   g->max_arena = onnx_arena_limit(lim.max_bytes);
   g->file = ir_strdup(g, path);
+  g->training = opt && opt->training;
   L.cap = 256;
   L.vals = calloc(L.cap, sizeof(Value));
   if (!L.vals) jtc_internal(__FILE__, __LINE__, "out of memory");

@@ -196,6 +196,12 @@ void onnx_lower_dropout(OnnxCtx *c) {
   }
   if (c->opset < 7 && onnx_attr(c, "is_test") && !onnx_attr_int(c, "is_test", 0))
     ir_fail(c->g, "is_test=0 (training) is not supported (inference only)");
+  if (c->g->training) {
+    double ratio = c->opset >= 12 ? (onnx_opt_input(c, 1) ? onnx_const_scalar(c, 1, "ratio") : 0.5) : onnx_attr_float(c, "ratio", 0.5);
+    if (ratio != 0)
+      ir_fail(c->g, "--train: Dropout (ratio %g) needs random masks, which jtc does not generate yet; "
+                    "export the model without Dropout or with ratio 0", ratio);
+  }
   c->out[0] = x;
   if (onnx_out_wanted(c, 1)) {
     Node *one = c->opset >= 10 ? ir_scalar(c->g, DT_BOOL, 1) : ir_scalar_like(c->g, x, 1);

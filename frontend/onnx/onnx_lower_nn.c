@@ -165,6 +165,10 @@ void onnx_lower_batchnorm(OnnxCtx *c) {
     onnx_lower_batchnorm_training(c);
     return;
   }
+  if (c->g->training) { /* --train: batch statistics, running statistics as state updates */
+    onnx_lower_batchnorm_train_step(c);
+    return;
+  }
   for (int k = 1; k < 5; k++)
     if (onnx_out_wanted(c, k))
       ir_fail(c->g, "training-mode output #%d ('%s') is not supported (inference only)", k, c->node->output[k]);

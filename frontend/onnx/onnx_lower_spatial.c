@@ -327,3 +327,40 @@ void onnx_lower_batchnorm_training(OnnxCtx *c) {
   for (int k = 3; k < c->nout; k++)
     if (onnx_out_wanted(c, k)) ir_fail(g, "output #%d is not defined in training mode", k);
 }
+
+/* BatchNormalization of an inference model compiled with --train, as PyTorch's
+ * BatchNorm trains: normalize with the batch mean and biased variance over every
+ * axis but 1; the running statistics (state leaves) become
+ * mean * momentum + batch_mean * (1 - momentum) and likewise the variance, with the
+ * batch variance unbiased (times n / (n - 1)). ONNX's momentum is 1 - PyTorch's. */
+void onnx_lower_batchnorm_train_step(OnnxCtx *c) {
+  Graph *g = c->g;
+  Node *x = onnx_input(c, 0, "X"), *scale = onnx_input(c, 1, "scale"), *bias = onnx_input(c, 2, "B");
+  Node *mean = onnx_input(c, 3, "input_mean"), *var = onnx_input(c, 4, "input_var");
+  if (x->rank < 2) ir_fail(g, "input has %d dims, needs at least 2 (N, C)", x->rank);
+  if (!dt_is_float(x->dtype)) ir_fail(g, "input dtype %s is not floating point", dt_name(x->dtype));
+  for (int k = 1; k < 5; k++)
+    if (onnx_out_wanted(c, k)) ir_fail(g, "training-mode output #%d of an inference BatchNormalization", k);
+  int axes[IR_MAX_RANK], n = 0;
+  int64_t count = 1, cd[IR_MAX_RANK];
+  for (int k = 0; k < x->rank; k++) {
+    if (k != 1) { axes[n++] = k; count *= x->dims[k]; }
+    cd[k] = k == 1 ? x->dims[1] : 1;
+  }
+  if (count < 2) ir_fail(g, "--train: batch statistics need more than one value per channel (N*spatial is %lld)", (long long)count);
+  Node *bm = ir_reduce_mean(g, x, n, axes, false);
+  Node *d = ir_binary(g, MAP_SUB, x, ir_reshape(g, bm, x->rank, cd));
+  Node *bv = ir_reduce_mean(g, ir_binary(g, MAP_MUL, d, d), n, axes, false);
+  c->out[0] = ir_batchnorm(g, x, scale, bias, bm, bv, onnx_attr_float(c, "epsilon", 1e-5));
+  double mom = onnx_attr_float(c, "momentum", 0.9);
+  Node *stats[2] = {mean, var}, *batch[2] = {bm, ir_binary(g, MAP_MUL, bv, ir_scalar_like(g, bv, (double)count / (double)(count - 1)))};
+  for (int k = 0; k < 2; k++) {
+    Node *s = stats[k];
+    if (s->kind != NODE_LEAF || s->leaf != LEAF_STATE) continue; /* computed statistics: nothing to keep */
+    if (s->numel != x->dims[1] || s->dtype != x->dtype) ir_fail(g, "running statistic '%s' does not match the channels", s->name);
+    s->flags |= NF_FROZEN; /* updated here, not by the optimizer */
+    Node *b = ir_reshape(g, batch[k], s->rank, s->dims);
+    ir_update(g, s, ir_binary(g, MAP_ADD, ir_binary(g, MAP_MUL, s, ir_scalar_like(g, s, mom)),
+                              ir_binary(g, MAP_MUL, b, ir_scalar_like(g, s, 1 - mom))));
+  }
+}
