@@ -84,6 +84,110 @@ static Node *extremum_adjoint(Graph *g, Node *n, Node *gy) {
   return bin(g, MAP_MUL, hit, share);
 }
 
+/* The adjoint of GATHER n (gy over n's domain) as x = n->in[0] receives it: SCATTER-add of gy
+ * through n's index map. When that map sends several domain points to one element (a
+ * convolution's window: x[h + kh] for output h and tap kh), the scatter would collide, so it
+ * is inverted into a gather instead, read per element of x:
+ *     dx[y] = sum over the free variables kh of gy[h = y - kh, kh], where 0 <= y - kh < H
+ * Each index dimension k of x, affine in the domain variables, determines one of them (the
+ * one of largest extent among those with a unit or a dividing coefficient: h for h + kh,
+ * with (y - rest) % a == 0 for a stride a); the variables no dimension determines are summed
+ * over. The result is a projection SCATTER-add of a MAP-mul of GATHERs when gy is a product
+ * (the data gradient of a convolution: a contraction, run as a GEMM), and reductions without
+ * collisions otherwise. NULL when the map is not of this form. */
+static Node *inverted_adjoint(Graph *g, Node *n, Node *gy) {
+  Node *x = n->in[0];
+  int R = n->rank, xr = x->rank;
+  int det[IR_MAX_RANK], by[IR_MAX_RANK];
+  for (int v = 0; v < R; v++) det[v] = -1;
+  bool projection = true;
+  for (int k = 0; k < xr; k++) { /* plain variables first: dim k determines its variable */
+    by[k] = -1;
+    if (n->idx[k]->kind != IX_VAR) continue;
+    int v = (int)n->idx[k]->val;
+    if (det[v] >= 0) return NULL; /* a diagonal: x[i, i] */
+    det[v] = k;
+    by[k] = v;
+  }
+  for (int k = 0; k < xr; k++) {
+    Ix *e = n->idx[k];
+    if (!e->affine) return NULL;
+    if (e->kind == IX_VAR || e->kind == IX_CONST) continue;
+    projection = false;
+    int best = -1;
+    for (int v = 0; v < R; v++) {
+      int64_t a = e->coef[v];
+      if (!a || det[v] >= 0) continue;
+      if (best < 0 || n->dims[v] > n->dims[best]) best = v;
+    }
+    if (best < 0) return NULL;
+    det[best] = k;
+    by[k] = best;
+  }
+  if (projection) return NULL;
+  /* the new domain: x's dims, then the free variables */
+  int64_t dims[IR_MAX_RANK];
+  Ix *map[IR_MAX_RANK];
+  int nd = xr;
+  for (int k = 0; k < xr; k++) dims[k] = x->dims[k];
+  for (int v = 0; v < R; v++)
+    if (det[v] < 0) {
+      if (nd == IR_MAX_RANK) return NULL;
+      map[v] = ix_var(g, nd);
+      dims[nd++] = n->dims[v];
+    }
+  Ix *cond = NULL;
+  for (int k = 0; k < xr; k++) {
+    Ix *e = n->idx[k];
+    if (e->kind == IX_CONST) { /* only x[c] receives anything */
+      cond = ix_and(g, cond, ix_cmp(g, IX_EQ, ix_var(g, k), e));
+      continue;
+    }
+    int v = by[k];
+    Ix *rest = ix_const(g, e->c0);
+    for (int u = 0; u < R; u++) {
+      if (u == v || !e->coef[u]) continue;
+      if (det[u] >= 0) return NULL; /* another dimension's variable: not solvable one dimension at a time */
+      rest = ix_add(g, rest, ix_mulc(g, map[u], e->coef[u]));
+    }
+    int64_t a = e->coef[v];
+    Ix *num = ix_sub(g, ix_var(g, k), rest);
+    if (a < 0) { num = ix_mulc(g, num, -1); a = -a; }
+    if (a != 1) cond = ix_and(g, cond, ix_cmp(g, IX_EQ, ix_mod(g, num, ix_const(g, a)), ix_const(g, 0)));
+    map[v] = a == 1 ? num : ix_div(g, num, ix_const(g, a));
+    cond = ix_and(g, cond, ix_and(g, ix_cmp(g, IX_LE, ix_const(g, 0), map[v]), ix_cmp(g, IX_LT, map[v], ix_const(g, n->dims[v]))));
+  }
+  if (n->cond) cond = ix_and(g, cond, ix_subst(g, n->cond, R, map));
+  if (cond) cond = ix_simplify(g, cond, nd, dims);
+  Node *src;
+  if (gy->kind == NODE_MAP && gy->op == MAP_MUL) { /* gather each factor: a product of two gathers is a contraction */
+    /* the condition only where a factor reads a solved variable (a weight read by the taps
+     * alone stays in bounds, and the product is 0 when the other factor is 0) */
+    bool solved[IR_MAX_RANK] = {false};
+    for (int k = 0; k < xr; k++)
+      if (by[k] >= 0 && n->idx[k]->kind != IX_VAR) solved[by[k]] = true;
+    Node *f[2];
+    for (int i = 0; i < 2; i++) {
+      Node *h = gy->in[i];
+      bool reads = h->kind != NODE_GATHER;
+      for (int v = 0; v < R && !reads; v++) {
+        if (!solved[v]) continue;
+        reads = h->cond && ix_uses_var(h->cond, v);
+        for (int d = 0; d < h->in[0]->rank && !reads; d++) reads = ix_uses_var(h->idx[d], v);
+      }
+      Ix *fmap[IR_MAX_RANK]; /* a factor that ignores the solved variables reads them at 0: in bounds */
+      for (int v = 0; v < R; v++) fmap[v] = !reads && solved[v] ? ix_const(g, 0) : map[v];
+      f[i] = ir_gather(g, h, nd, dims, fmap, reads ? cond : NULL, sc_f(0));
+    }
+    src = bin(g, MAP_MUL, f[0], f[1]);
+  } else {
+    src = ir_gather(g, gy, nd, dims, map, cond, sc_f(0));
+  }
+  Ix *out[IR_MAX_RANK];
+  for (int k = 0; k < xr; k++) out[k] = ix_var(g, k);
+  return ir_scatter(g, src, RED_ADD, xr, x->dims, out, NULL);
+}
+
 static void accumulate(Graph *g, Node **adj, Node *x, Node *d) {
   if (!d) return;
   adj[x->id] = adj[x->id] ? bin(g, MAP_ADD, adj[x->id], d) : d;
@@ -115,8 +219,10 @@ Node **pass_grad(Graph *g, Node *y, Node *seed, int nx, Node *const *xs) {
         if (dep[n->in[k]->id] && dt_is_float(n->in[k]->dtype)) accumulate(g, adj, n->in[k], map_adjoint(g, n, k, gy));
       break;
     case NODE_GATHER:
-      if (dep[n->in[0]->id])
-        accumulate(g, adj, n->in[0], ir_scatter(g, gy, RED_ADD, n->in[0]->rank, n->in[0]->dims, n->idx, n->cond));
+      if (dep[n->in[0]->id]) {
+        Node *d = inverted_adjoint(g, n, gy);
+        accumulate(g, adj, n->in[0], d ? d : ir_scatter(g, gy, RED_ADD, n->in[0]->rank, n->in[0]->dims, n->idx, n->cond));
+      }
       break;
     case NODE_SCATTER:
       if (!dep[n->in[0]->id]) break;

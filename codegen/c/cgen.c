@@ -323,7 +323,7 @@ int cg_first_output(Graph *g, const Node *n) {
 }
 
 /* -D<P>_PROFILE: each kernel call timed; <p>_profile_print reports (compiled out otherwise). */
-static void print_profiler(CgCtx *c, const char *p) {
+void cg_print_profiler(CgCtx *c, const char *p) {
   FILE *f = c->f;
   int nk = c->p->nkernels ? c->p->nkernels : 1;
   char P[64];
@@ -415,7 +415,7 @@ void cg_print_calls(CgCtx *c, const char *p, bool prof) {
 void cg_print_run(CgCtx *c, const char *p, bool need_blob, const char *ready) {
   Graph *g = c->g;
   FILE *f = c->f;
-  print_profiler(c, p);
+  cg_print_profiler(c, p);
   fprintf(f, "\nint %s_run(const void *const inputs[], void *const outputs[]) {\n", p);
   if (need_blob || ready)
     fprintf(f, "  if (!%s) {\n    snprintf(%s_err, sizeof %s_err, \"%s_run: weights not loaded (call %s_init first)\");\n    return -1;\n  }\n",

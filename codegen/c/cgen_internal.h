@@ -88,6 +88,8 @@ int cg_first_output(Graph *g, const Node *n);
  * (checking need_blob's <p>_blob, or the flag named ready, before it runs). */
 void cg_declare_buffers(CgCtx *c, const char *p);
 void cg_print_calls(CgCtx *c, const char *p, bool prof);
+/* -D<P>_PROFILE: the <p>_PROF(j, call) timer of c's kernels and <p>_profile_print. */
+void cg_print_profiler(CgCtx *c, const char *p);
 void cg_print_run(CgCtx *c, const char *p, bool need_blob, const char *ready);
 /* Print plan j's kernel (to c->f); kernels decide which constants are read. */
 void cg_print_kernel(CgCtx *c, int j);

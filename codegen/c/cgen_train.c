@@ -128,6 +128,11 @@ static char *train_decls(Graph *g, const char *p, const char *P, const Graph *tg
   str_cat(&b, "extern const char  *const %s_state_names[%d];\n", p, s->nmodel ? s->nmodel : 1);
   str_cat(&b, "extern const size_t       %s_state_sizes[%d]; /* bytes */\n", p, s->nmodel ? s->nmodel : 1);
   str_cat(&b, "void *%s_state(int k);\n", p);
+  str_cat(&b, "\n#if defined(%s_PROFILE) || defined(%s_STEP_PROFILE)\n#include <stdio.h>\n#endif\n", P, P);
+  str_cat(&b, "#ifdef %s_PROFILE /* built with -D%s_PROFILE: %s_run's kernels, mean ms per run, slowest first */\n"
+              "void %s_profile_print(FILE *f);\n#endif\n", P, P, p, p);
+  str_cat(&b, "#ifdef %s_STEP_PROFILE /* built with -D%s_STEP_PROFILE: the same for %s_train_step */\n"
+              "void %s_step_profile_print(FILE *f);\n#endif\n", P, P, p, p);
   return b.s;
 }
 
@@ -166,12 +171,14 @@ static char *first_value(CgCtx *c, const Node *n) {
 static void print_train_step(CgCtx *c, const char *p, const StateLayout *s) {
   Graph *g = c->g;
   FILE *f = c->f;
+  const char *sp = str_fmt(g, "%s_step", p); /* the step's profiler: -D<P>_STEP_PROFILE, <p>_step_profile_print */
+  cg_print_profiler(c, sp);
   fprintf(f, "\nint %s_train_step(const void *const inputs[], const void *const targets[], float *loss) {\n", p);
   fprintf(f, "  if (!%s_ready) {\n    snprintf(%s_err, sizeof %s_err, \"%s_train_step: weights not loaded (call %s_init first)\");\n"
              "    return -1;\n  }\n  %s_err[0] = 0;\n", p, p, p, p, p, p);
   fprintf(f, "  float loss_value[1];\n  void *const outputs[1] = {loss_value};\n");
   cg_declare_buffers(c, p);
-  cg_print_calls(c, p, false);
+  cg_print_calls(c, sp, true);
   for (int k = 0; k < g->nchecks; k++) {
     fprintf(f, "  if (%s) {\n", first_value(c, g->checks[k]));
     fprintf(f, "    snprintf(%s_err, sizeof %s_err, \"%s_train_step: %s\");\n    return -1;\n  }\n", p, p, p,

@@ -356,7 +356,10 @@ void onnx_lower_batchnorm_train_step(OnnxCtx *c) {
   Node *stats[2] = {mean, var}, *batch[2] = {bm, ir_binary(g, MAP_MUL, bv, ir_scalar_like(g, bv, (double)count / (double)(count - 1)))};
   for (int k = 0; k < 2; k++) {
     Node *s = stats[k];
-    if (s->kind != NODE_LEAF || s->leaf != LEAF_STATE) continue; /* computed statistics: nothing to keep */
+    if (s->kind != NODE_LEAF || s->leaf != LEAF_STATE)
+      ir_fail(g, "--train: running statistic %s is computed, not an initializer, so it cannot be updated (PyTorch's "
+                 "exporter writes statistics equal to another initializer, e.g. running_var = weight = ones, as an "
+                 "Identity of it: export with distinct values, or see samples/fashion_mnist/model.py)", k ? "input_var" : "input_mean");
     if (s->numel != x->dims[1] || s->dtype != x->dtype) ir_fail(g, "running statistic '%s' does not match the channels", s->name);
     s->flags |= NF_FROZEN; /* updated here, not by the optimizer */
     Node *b = ir_reshape(g, batch[k], s->rank, s->dims);

@@ -106,6 +106,16 @@ static Node *f_conv_pool(Graph *g, Node *x) { /* x [1,2,5,5]: conv 3x3 pad 1, th
   return ir_maxpool(g, y, &pp);
 }
 
+/* x [1,2,7,7]: conv 3x3, stride 2, dilation 2, pad (1,0): the inverted adjoint's divisibility and bounds */
+static Node *f_conv_strided(Graph *g, Node *x) {
+  double w[36];
+  for (int i = 0; i < 36; i++) w[i] = 0.1 * (double)((i * 7) % 11) - 0.5;
+  int64_t dw[4] = {2, 2, 3, 3};
+  WindowParams cp = {.nsp = 2, .kernel = {3, 3}, .stride = {2, 2}, .dilation = {2, 2}, .pad_begin = {1, 0},
+                     .pad_end = {1, 0}, .group = 1};
+  return ir_unary(g, MAP_SIN, ir_conv(g, x, ir_const(g, DT_F64, 4, dw, w), NULL, &cp));
+}
+
 static void test_elementwise(void **s) {
   (void)s;
   int64_t d[1] = {11};
@@ -134,6 +144,12 @@ static void test_conv_pool(void **s) {
   (void)s;
   int64_t d[4] = {1, 2, 5, 5};
   check_numeric(f_conv_pool, 4, d, 1e-5);
+}
+
+static void test_conv_strided(void **s) {
+  (void)s;
+  int64_t d[4] = {1, 2, 7, 7};
+  check_numeric(f_conv_strided, 4, d, 1e-5);
 }
 
 /* max of [1, 3, 3, 2]: the two 3s share the gradient */
@@ -200,6 +216,7 @@ int main(void) {
     cmocka_unit_test(test_layout),
     cmocka_unit_test(test_matmul),
     cmocka_unit_test(test_conv_pool),
+      cmocka_unit_test(test_conv_strided),
     cmocka_unit_test(test_max_ties_split),
     cmocka_unit_test(test_second_derivative),
     cmocka_unit_test(test_independent_and_opaque),
