@@ -38,6 +38,52 @@ expect unwritable-output 1 "cannot write" "$JTC" $M -o "$T/no/such/dir/a.c"
 expect shape-unknown-input 1 "not a graph input" "$JTC" $M --shape nosuch=1 -o "$T/a.c"
 expect compile 0 "wrote" "$JTC" $M -o "$T/a.c"
 
+# training flags
+expect train-no-loss 2 "needs --loss" "$JTC" $M --train -o "$T/a.c"
+expect train-flags-without-train 2 "need --train" "$JTC" $M --loss=mse -o "$T/a.c"
+expect train-bad-loss 2 "bad value in --loss=hinge" "$JTC" $M --train --loss=hinge -o "$T/a.c"
+expect train-sgd-needs-lr 2 "needs --lr" "$JTC" $M --train --loss=cross_entropy -o "$T/a.c"
+expect train-bad-lr 2 "bad value in --lr=-1" "$JTC" $M --train --loss=mse --lr=-1 -o "$T/a.c"
+expect train-nesterov-no-momentum 2 "needs --momentum" "$JTC" $M --train --loss=mse --lr=0.1 --nesterov -o "$T/a.c"
+expect train-adam-momentum 2 "apply to --optimizer=sgd" "$JTC" $M --train --loss=mse --optimizer=adam --momentum=0.9 -o "$T/a.c"
+expect train-cuda 2 "C only" "$JTC" $M --train --loss=mse --lr=0.1 --target=cuda -o "$T/a.cu"
+expect train-compile 0 "training build" "$JTC" $M --train --loss=cross_entropy --optimizer=adam -o "$T/t.c"
+
+# a bad batch (a class index out of range, a NaN input) fails the step with a message and changes no weight
+cat >"$T/tmain.c" <<'C'
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "t.h"
+static float x[4 * 3 * 32 * 32];
+int main(void) {
+  long long y[1] = {10};
+  float loss = 0, before[6];
+  for (int i = 0; i < 3 * 32 * 32; i++) x[i] = (float)(i % 7) - 3;
+  if (t_init(NULL)) { printf("init: %s\n", t_last_error()); return 1; }
+  memcpy(before, t_state(0), sizeof before);
+  const void *in[1] = {x}, *tg[1] = {y};
+  int rc1 = t_train_step(in, tg, &loss);
+  printf("label: %d %s\n", rc1, t_last_error());
+  y[0] = 3;
+  x[5] = NAN;
+  int rc2 = t_train_step(in, tg, &loss);
+  printf("nan: %d %s\n", rc2, t_last_error());
+  int same = memcmp(before, t_state(0), sizeof before) == 0;
+  x[5] = 0;
+  int rc3 = t_train_step(in, tg, &loss);
+  int moved = memcmp(before, t_state(0), sizeof before) != 0;
+  printf("unchanged %d, then ok %d and moved %d\n", same, rc3 == 0, moved);
+  return !(rc1 == -1 && rc2 == -1 && same && rc3 == 0 && moved);
+}
+C
+if cc -std=c11 -I"$T" "$T/t.c" "$T/tmain.c" -lm -o "$T/tmain" 2>"$T/err" && "$T/tmain" >"$T/out" 2>&1 &&
+   grep -q "label: -1 t_train_step: a target class index is outside \[0, 10)" "$T/out" && grep -q "nan: -1 .*not finite" "$T/out"; then
+  ok train-bad-batch
+else
+  bad train-bad-batch "$(cat "$T/out" "$T/err" | head -n 3 | tr '\n' ' ')"
+fi
+
 # determinism: the same model and flags give byte-identical files
 mkdir "$T/d1" "$T/d2"
 J=$(cd "$(dirname "$JTC")" && pwd)/jtc A=$(pwd)/$M

@@ -15,6 +15,8 @@
 #             only the tests it names run (one per line: name or suite/name).
 #   cuda-samples, cuda-debian   the same through the CUDA target, its kernels run by
 #             the emulator tests/cuda/cuda_emu.h (conform --target cuda)
+#   train     tests/train/run.sh: jtc --train against PyTorch (3 steps of SGD/Adam on an MLP,
+#             LeNet and a BatchNorm CNN), and 200 Fashion-MNIST steps under a loss bound
 #   nvcc-*    nvcc builds of the samples (sm_75, sm_87, sm_90) and of every CUDA source
 #             cuda-* passed (sm_75), when nvcc is installed
 # Each suite prints its tests and summary; the last line is the grand total
@@ -171,6 +173,8 @@ run_script() {
   set -- $(tail -n 1 "$LOG")
   if [ "$#" -ge 5 ] && [ "$2" = passed, ]; then count "$1" "$3" "$5"; else echo "FAIL $name: did not finish"; count 0 1 0; fi
 }
+
+run_script train env B="$B" PYTHON="$PYTHON" sh tests/train/run.sh
 
 NVCC=${NVCC:-$(command -v nvcc || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; })}
 if [ -z "$NVCC" ]; then
