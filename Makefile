@@ -94,6 +94,8 @@ test: all unit
 # Latency benchmark, jtc vs ONNX Runtime vs PyTorch (bench/README.md; not part
 # of `make test`). onnxruntime comes from PyPI into a venv over Debian's python,
 # once. BENCH_ARGS passes options to bench.py, e.g. BENCH_ARGS="--only resnet18".
+# Then Fashion-MNIST training, jtc vs PyTorch, one epoch per seed 1, 2, 3 (about 20
+# minutes; BENCH_TRAIN_ARGS="--seeds 1 --steps 200" for a quick look).
 BENCH_VENV ?= $(B)/bench/venv
 bench: $(B)/jtc
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv --system-site-packages $(BENCH_VENV) \
@@ -103,6 +105,7 @@ bench: $(B)/jtc
 	-$(PYTHON) bench/export_models.py $(B)/bench/models
 	$(BENCH_VENV)/bin/python bench/bench.py --jtc $(B)/jtc --models $(B)/bench/models \
 	  --work $(B)/bench/work --json $(B)/bench/results.json $(BENCH_ARGS)
+	$(PYTHON) bench/train_bench.py --build $(B) $(BENCH_TRAIN_ARGS)
 .PHONY: bench
 
 # docs/ops.md: every ONNX operator with jtc's opset range and its conformance
