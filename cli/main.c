@@ -24,7 +24,7 @@ static const char usage[] =
   "  --bind NAME=FILE.pb  make graph input NAME a constant read from a TensorProto file (repeatable)\n"
   "  --seq NAME=FILE.pb   sequence/optional input NAME: length, element shapes (or empty) from a\n"
   "                       SequenceProto/OptionalProto file; it becomes inputs NAME.0, NAME.1, ... (repeatable)\n"
-  "  --weights FILE       replace ONNX initializers by name with a state dict (.pt) or Jittor .pkl\n"
+  "  --weights FILE       replace ONNX initializers by name with a state dict (.pt), Jittor .pkl or saved .weights\n"
   "  --external-weights   always write weights to STEM.weights (default: above --embed-limit)\n"
   "  --embed-weights      always embed weights in the source\n"
   "  --embed-limit=BYTES  largest total constant size embedded (default 1048576)\n"

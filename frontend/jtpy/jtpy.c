@@ -85,6 +85,72 @@ typedef struct {
   uint8_t *buf;
 } WeightsPriv;
 
+static uint64_t le(const uint8_t *p, int bytes) {
+  uint64_t v = 0;
+  for (int k = bytes - 1; k >= 0; k--) v = v << 8 | p[k];
+  return v;
+}
+
+/* A .weights file that a training build saved (net_save_weights): "JTCWGT01", u64 payload
+ * bytes, u64 FNV-1a of the payload, the payload, then "JTCNAMES", u64 count and per tensor
+ * u64 offset, u32 + dtype name, u32 rank, i64 dims, u32 + name. Every length is checked
+ * against the file before it is used. */
+static void load_jtc_weights(JtCtx *c, const uint8_t *buf, size_t len, JtpyWeights *w) {
+  c->part = ".weights";
+  if (len < 24) jt_fail(c, -1, "truncated .weights header");
+  uint64_t size = le(buf + 8, 8), hash = le(buf + 16, 8), h = 1469598103934665603ULL;
+  if (size > len - 24) jt_fail(c, 8, "payload of %llu bytes, the file has %zu", (unsigned long long)size, len - 24);
+  const uint8_t *pay = buf + 24;
+  for (uint64_t i = 0; i < size; i++) h = (h ^ pay[i]) * 1099511628211ULL;
+  if (h != hash) jt_fail(c, 16, "checksum mismatch (corrupted)");
+  size_t at = 24 + (size_t)size;
+#define NEED(n, what) \
+  if ((n) > len - at) jt_fail(c, (int64_t)at, "truncated %s", what)
+  NEED(16, "name table");
+  if (memcmp(buf + at, "JTCNAMES", 8))
+    jt_fail(c, (int64_t)at, "no name table: only weights saved by a training build's net_save_weights name their tensors");
+  uint64_t n = le(buf + at + 8, 8);
+  at += 16;
+  if (n == 0 || n > (len - at) / 20) jt_fail(c, (int64_t)at - 8, "name table of %llu tensors", (unsigned long long)n);
+  w->w = jt_alloc_array(c, (size_t)n, sizeof *w->w);
+  w->n = (int)n;
+  for (uint64_t k = 0; k < n; k++) {
+    OnnxWeight *o = &w->w[k];
+    NEED(12, "name table");
+    uint64_t off = le(buf + at, 8), tl = le(buf + at + 8, 4);
+    at += 12;
+    NEED(tl, "dtype name");
+    o->dtype = DT_UNDEF;
+    for (int d = 1; d < DT_COUNT; d++)
+      if (strlen(dt_name((Dtype)d)) == tl && !memcmp(buf + at, dt_name((Dtype)d), tl)) o->dtype = (Dtype)d;
+    if (o->dtype == DT_UNDEF) jt_fail(c, (int64_t)at, "unknown dtype in the name table");
+    at += tl;
+    NEED(4, "rank");
+    uint64_t rank = le(buf + at, 4);
+    at += 4;
+    if (rank > IR_MAX_RANK) jt_fail(c, (int64_t)at - 4, "rank %llu", (unsigned long long)rank);
+    o->rank = (int)rank;
+    NEED(8 * rank, "dims");
+    uint64_t bytes = dt_size(o->dtype);
+    for (int d = 0; d < o->rank; d++) {
+      o->dims[d] = (int64_t)le(buf + at + 8 * d, 8);
+      if (o->dims[d] < 0 || (o->dims[d] && bytes > size / (uint64_t)o->dims[d]))
+        jt_fail(c, (int64_t)at, "dims larger than the payload");
+      bytes *= (uint64_t)o->dims[d];
+    }
+    at += 8 * rank;
+    NEED(4, "name length");
+    uint64_t nl = le(buf + at, 4);
+    at += 4;
+    NEED(nl, "name");
+    o->name = jt_strndup(c, (const char *)buf + at, (size_t)nl);
+    at += nl;
+    if (off > size || bytes > size - off) jt_fail(c, (int64_t)at, "tensor '%s' lies outside the payload", o->name);
+    o->data = pay + off;
+  }
+#undef NEED
+}
+
 JtpyWeights *jtpy_load_weights(const char *path) {
   return jtpy_load_weights_max(path, 0);
 }
@@ -113,6 +179,11 @@ JtpyWeights *jtpy_load_weights_max(const char *path, int64_t max_bytes) {
     set_error(p->c.err);
     jtpy_weights_free(w);
     return NULL;
+  }
+  if (len >= 8 && !memcmp(p->buf, "JTCWGT01", 8)) {
+    load_jtc_weights(&p->c, p->buf, len, w);
+    p->c.jb = NULL;
+    return w;
   }
   PyVal *root = jt_load_any(&p->c, p->buf, len);
   JtNamed *named = NULL;

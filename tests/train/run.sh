@@ -24,6 +24,23 @@ if ! "$PYTHON" tests/train/make_train_fixtures.py --out "$W" >"$W/fixtures.log" 
   exit 1
 fi
 
+# an inference build of the saved weights (jtc --weights FILE.weights): input file -> output file
+cat >"$W/infer_main.c" <<'C'
+#include <stdio.h>
+#include "infer.h"
+static unsigned char in[1 << 20], out[1 << 20];
+int main(int argc, char **argv) {
+  FILE *f = argc == 3 ? fopen(argv[1], "rb") : NULL;
+  if (!f || fread(in, 1, infer_input_sizes[0], f) != infer_input_sizes[0] || infer_output_sizes[0] > sizeof out) return 1;
+  fclose(f);
+  const void *ins[1] = {in};
+  void *outs[1] = {out};
+  if (infer_init(NULL) || infer_run(ins, outs)) { fprintf(stderr, "%s\n", infer_last_error()); return 1; }
+  f = fopen(argv[2], "wb");
+  return !f || fwrite(out, 1, infer_output_sizes[0], f) != infer_output_sizes[0] || fclose(f);
+}
+C
+
 for model in "$W"/*/; do
   model=${model%/}
   for case in "$model"/*/; do
@@ -33,8 +50,13 @@ for model in "$W"/*/; do
     # shellcheck disable=SC2046
     if "$B/jtc" -q "$model/model.onnx" --train $(cat "$case/config.txt") -o "$case/net.c" >"$case/log" 2>&1 &&
        $CC -std=c11 -O2 -Wall -Wextra -Werror -I"$case" "$case/net.c" tests/train/train_check.c -lm -o "$case/check" >>"$case/log" 2>&1 &&
-       "$case/check" "$case" >>"$case/log" 2>&1; then
-      echo "PASS $name"
+       "$case/check" "$case" >>"$case/log" 2>&1 &&
+       "$B/jtc" -q "$model/model.onnx" --weights "$case/saved.weights" -o "$case/infer.c" >>"$case/log" 2>&1 &&
+       $CC -std=c11 -O2 -I"$case" "$case/infer.c" "$W/infer_main.c" -lm -o "$case/infer" >>"$case/log" 2>&1 &&
+       "$case/infer" "$case/input_0.bin" "$case/infer_out.bin" >>"$case/log" 2>&1 &&
+       "$PYTHON" -c "import numpy as n, sys; a, b = (n.fromfile(f, n.float32) for f in sys.argv[1:]); sys.exit(not (a.shape == b.shape and n.allclose(a, b, rtol=1e-3, atol=1e-4)))" \
+         "$case/infer_out.bin" "$case/eval_output.bin" >>"$case/log" 2>&1; then
+      echo "PASS $name (and jtc --weights of its saved weights gives PyTorch's output)"
       passed=$((passed + 1))
     else
       echo "FAIL $name"
