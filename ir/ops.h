@@ -197,6 +197,14 @@ Node *ir_maxpool_indices(Graph *g, Node *x, const WindowParams *p, Node *y, bool
 /* @family:spatial (declarations above this line) */
 
 /* ---- losses, training updates, quantization, signal (onnx_lower_misc.c, ir/ops_misc.c) ---- */
+/* The mean of x over the processes of a data-parallel training run: an OPAQUE
+ * "allreduce_mean" kernel, MPI_Allreduce over MPI_COMM_WORLD in a build with
+ * -DJTC_MPI and a copy otherwise (one process: the mean is x). float32/float64. */
+#define IR_ALLREDUCE_MEAN "allreduce_mean"
+Node *ir_allreduce_mean(Graph *g, Node *x);
+/* The number of those processes as a scalar of dtype t: an OPAQUE "mpi_ranks" kernel, 1 without -DJTC_MPI. */
+#define IR_MPI_RANKS "mpi_ranks"
+Node *ir_mpi_ranks(Graph *g, Dtype t);
 /* Losses. input [N, C, d...] float, target [N, d...] integer, weight [C] or NULL;
  * positions whose target equals ignore_index (when has_ii) count nothing. */
 typedef enum { LOSS_NONE, LOSS_SUM, LOSS_MEAN } LossReduction;

@@ -599,3 +599,13 @@ Node *ir_mish(Graph *g, Node *x)
   if (!dt_is_float(x->dtype)) ir_fail(g, "Mish: input is %s, not floating point", dt_name(x->dtype));
   return ir_binary(g, MAP_MUL, x, ir_unary(g, MAP_TANH, ir_softplus(g, x)));
 }
+
+Node *ir_allreduce_mean(Graph *g, Node *x) {
+  if (x->dtype != DT_F32 && x->dtype != DT_F64) ir_fail(g, "allreduce_mean of a %s tensor (float32/float64 only)", dt_name(x->dtype));
+  return ir_opaque(g, IR_ALLREDUCE_MEAN, x->dtype, x->rank, x->dims, 1, &x, NULL);
+}
+
+Node *ir_mpi_ranks(Graph *g, Dtype t) {
+  if (t != DT_F32 && t != DT_F64) ir_fail(g, "mpi_ranks as %s (float32/float64 only)", dt_name(t));
+  return ir_opaque(g, IR_MPI_RANKS, t, 0, NULL, 0, NULL, NULL);
+}

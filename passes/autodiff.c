@@ -9,8 +9,10 @@
  * a SCATTER-max/min's routes the adjoint to the positions that hold the
  * extremum, split evenly between ties. Ops without a derivative (floor,
  * comparisons, bit operations) pass nothing; an OPAQUE node on the path is an
- * error naming it. Adjoints of a node read twice are summed. */
+ * error naming it, except allreduce_mean, whose adjoint is the allreduce_mean
+ * of its adjoint. Adjoints of a node read twice are summed. */
 #include <math.h>
+#include <string.h>
 
 #include "ir/ops.h"
 #include "passes.h"
@@ -235,6 +237,10 @@ Node **pass_grad(Graph *g, Node *y, Node *seed, int nx, Node *const *xs) {
                 n->origin ? n->origin : "?");
       break;
     case NODE_OPAQUE:
+      if (!strcmp(n->opaque_name, IR_ALLREDUCE_MEAN)) { /* its adjoint is the mean of the adjoints (passes/train.c) */
+        if (dep[n->in[0]->id]) accumulate(g, adj, n->in[0], ir_allreduce_mean(g, gy));
+        break;
+      }
       ir_fail(g, "no gradient through '%s' (node %%%d, from %s): it is an opaque kernel", n->opaque_name, n->id,
               n->origin ? n->origin : "?");
     default: break;

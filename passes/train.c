@@ -12,7 +12,15 @@
  * Optimizer state (momentum buffers, m, v, the step count) is more state, named
  * after its weight ("fc1.weight.exp_avg"), zero at the start. The step's one
  * output is the loss; the targets' range and a finite loss are checks, so a bad
- * batch fails the step before any state changes. */
+ * batch fails the step before any state changes.
+ *
+ * Data parallel (-DJTC_MPI): every rank runs this step on its shard of the batch.
+ * Each gradient, the reported loss and the checks go through allreduce_mean (a
+ * copy in a one-process build), as do BatchNorm's batch statistics
+ * (onnx_lower_batchnorm_train_step). With equal shards the mean of the ranks'
+ * losses is the loss of the whole batch, and since allreduce_mean's adjoint is
+ * the allreduce_mean of its adjoint, the mean of the ranks' gradients is its
+ * gradient: every rank makes the update one process would make on the whole batch. */
 #include <math.h>
 #include <string.h>
 
@@ -61,15 +69,20 @@ static Node *build_loss(Graph *g, Node *pred, TrainLoss kind) {
                                             : ir_nll_loss(g, pred, t, NULL, LOSS_MEAN, false, 0);
     Node *bad = ir_binary(g, MAP_OR, ir_binary(g, MAP_LT, t, ir_scalar(g, DT_I64, 0)),
                           ir_binary(g, MAP_GE, t, ir_scalar(g, DT_I64, (double)pred->dims[1])));
-    Node *nbad = ir_reduce(g, ir_cast(g, bad, DT_I64), RED_ADD, all_axes(bad, axes), axes, false);
+    Node *nbad = ir_reduce(g, ir_cast(g, bad, DT_F32), RED_ADD, all_axes(bad, axes), axes, false);
     char msg[160];
     snprintf(msg, sizeof msg, "a target class index is outside [0, %lld)", (long long)pred->dims[1]);
-    ir_check(g, nbad, msg);
+    ir_check(g, ir_allreduce_mean(g, nbad), msg); /* every rank fails the step together */
   }
-  loss = ir_cast(g, loss, DT_F32);
-  Node *finite = ir_binary(g, MAP_OR, ir_unary(g, MAP_ISNAN, loss), ir_unary(g, MAP_ISINF, loss));
-  ir_check(g, finite, "the loss is not finite (NaN or infinity): the weights diverged or an input is not finite");
-  return loss;
+  return ir_cast(g, loss, DT_F32);
+}
+
+/* The loss all ranks report (their mean), checked to be finite. */
+static Node *global_loss(Graph *g, Node *loss) {
+  Node *gl = ir_allreduce_mean(g, loss);
+  Node *bad = ir_binary(g, MAP_OR, ir_unary(g, MAP_ISNAN, gl), ir_unary(g, MAP_ISINF, gl));
+  ir_check(g, bad, "the loss is not finite (NaN or infinity): the weights diverged or an input is not finite");
+  return gl;
 }
 
 /* A zero state named "<w's name>.<what>" shaped like w. */
@@ -140,6 +153,8 @@ void pass_train(Graph *g, const TrainOptions *o) {
   }
   if (np == 0) ir_fail(g, "--train: the loss depends on no trainable weight (float initializers of the model)");
   Node **grads = pass_grad(g, loss, NULL, np, params);
+  for (int i = 0; i < np; i++) grads[i] = ir_allreduce_mean(g, grads[i]);
+  Node *reported = global_loss(g, loss);
   Node *step_size = NULL, *bc2_sqrt = NULL;
   if (o->opt != TRAIN_OPT_SGD) {
     Node *t = ir_state(g, "optimizer.step", DT_F64, 0, NULL, NULL);
@@ -155,6 +170,6 @@ void pass_train(Graph *g, const TrainOptions *o) {
     else adam(g, o, params[i], grads[i], step_size, bc2_sqrt);
   }
   g->cur_origin = g->cur_op = NULL;
-  ir_mark_output(g, loss, "loss");
+  ir_mark_output(g, reported, "loss");
   g->context = NULL;
 }

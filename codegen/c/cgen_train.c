@@ -11,7 +11,9 @@
  * order. A step runs the kernels, then the checks (target range, finite loss),
  * and only then copies each update's value over its state, so a failed step
  * changes nothing. <p>_save_weights writes the model state as a .weights file
- * (header, payload, then a name table that `jtc --weights` reads). */
+ * (header, payload, then a name table that `jtc --weights` reads).
+ * Built with -DJTC_MPI, the allreduce_mean kernels average over MPI_COMM_WORLD
+ * (the caller runs MPI_Init) and only rank 0 writes weights (passes/train.c). */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +123,11 @@ static char *train_decls(Graph *g, const char *p, const char *P, const Graph *tg
               " * the update. 0 = ok; -1 with %s_last_error() (targets out of range, a non-finite loss):\n"
               " * then no weight changed. */\n", p);
   str_cat(&b, "int  %s_train_step(const void *const inputs[], const void *const targets[], float *loss);\n", p);
-  str_cat(&b, "/* The current weights as a .weights file that %s_init and `jtc --weights` accept. 0 = ok. */\n", p);
+  str_cat(&b, "/* Data parallel: compiled with -DJTC_MPI (after MPI_Init), each rank passes its shard of\n"
+              " * the batch (the model's batch size per rank); gradients, BatchNorm statistics and the\n"
+              " * loss are averaged over MPI_COMM_WORLD, so every rank makes the whole batch's update. */\n");
+  str_cat(&b, "/* The current weights as a .weights file that %s_init and `jtc --weights` accept (with\n"
+              " * -DJTC_MPI only rank 0 writes). 0 = ok. */\n", p);
   str_cat(&b, "int  %s_save_weights(const char *path);\n", p);
   str_cat(&b, "/* The tensors training changes (weights, BatchNorm statistics), by initializer name;\n"
               " * %s_state(k) is the current value of tensor k, in place. */\n", p);
@@ -243,6 +249,8 @@ static void print_state_api(CgCtx *c, const char *p, const StateLayout *s, bool 
     for (int d = 0; d < s->nodes[i]->rank; d++) fprintf(f, "%s%" PRId64, j++ ? ", " : "", s->nodes[i]->dims[d]);
   fprintf(f, "%s};\n", ndims ? "" : "0");
   fprintf(f, "  if (!%s_ready) {\n    snprintf(%s_err, sizeof %s_err, \"%s_save_weights: no weights (call %s_init first)\");\n    return -1;\n  }\n", p, p, p, p, p);
+  fprintf(f, "#ifdef JTC_MPI /* every rank holds the same weights: rank 0 writes them */\n");
+  fprintf(f, "  int rank = 0;\n  MPI_Comm_rank(MPI_COMM_WORLD, &rank);\n  if (rank != 0) return 0;\n#endif\n");
   fprintf(f, "  uint64_t h = 1469598103934665603ULL;\n");
   fprintf(f, "  for (int64_t i = 0; i < %" PRId64 "; i++) h = (h ^ %s_state_mem[i]) * 1099511628211ULL;\n", s->model_bytes, p);
   fprintf(f, "  FILE *f = fopen(path, \"wb\");\n");
@@ -295,7 +303,9 @@ int cgc_write_train(Plan *inf, Plan *tr, const CgOptions *o) {
   fprintf(f, " * Build: cc -std=c11 -O2 [-fopenmp] -c %s */\n", cg_basename(o->c_path));
   fprintf(f, "#include \"%s\"\n\n#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n",
           cg_basename(o->h_path));
-  fprintf(f, "#ifdef _OPENMP\n#include <omp.h>\n#endif\n\n%s\n%s", jtc_rt_helpers, jtc_rt_weights);
+  fprintf(f, "#ifdef _OPENMP\n#include <omp.h>\n#endif\n");
+  fprintf(f, "#ifdef JTC_MPI /* data parallel: gradients, batch statistics and the loss averaged over MPI_COMM_WORLD */\n"
+             "#include <mpi.h>\n#endif\n\n%s\n%s", jtc_rt_helpers, jtc_rt_weights);
   fprintf(f, "\nstatic char %s_err[256];\nstatic int %s_ready;\n", p, p);
   int64_t arena = max64(inf->arena_bytes, tr->arena_bytes);
   if (arena) fprintf(f, "static _Alignas(64) unsigned char %s_arena[%" PRId64 "];\n", p, arena);

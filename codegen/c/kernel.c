@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cgen_internal.h"
+#include "ir/ops.h"
 #include "passes/passes.h"
 
 /* ---- literals ---- */
@@ -604,6 +605,22 @@ static void body_map_rows(CgCtx *c, Node *root) {
   close_loops(c, opened);
 }
 
+/* The mean over MPI ranks in a -DJTC_MPI build (a training step's gradients and batch
+ * statistics), a copy otherwise. */
+static void body_allreduce_mean(CgCtx *c, Node *n) {
+  const Node *x = n->in[0];
+  const char *out = cg_bufname(c, n), *in = cg_bufname(c, x), *t = n->dtype == DT_F64 ? "MPI_DOUBLE" : "MPI_FLOAT";
+  c->read[x->id] = true;
+  fprintf(c->f, "#ifdef JTC_MPI\n");
+  cg_line(c, "int ranks = 1;");
+  cg_line(c, "MPI_Comm_size(MPI_COMM_WORLD, &ranks);");
+  cg_line(c, "MPI_Allreduce(%s, %s, %" PRId64 ", %s, MPI_SUM, MPI_COMM_WORLD);", in, out, n->numel, t);
+  cg_line(c, "for (int64_t i = 0; i < %" PRId64 "; i++) %s[i] /= ranks;", n->numel, out);
+  fprintf(c->f, "#else\n");
+  cg_line(c, "memcpy(%s, %s, %" PRId64 ");", out, in, n->numel * (int64_t)dt_size(n->dtype));
+  fprintf(c->f, "#endif\n");
+}
+
 void cg_kernel_body(CgCtx *c) {
   Node *n = c->k->root;
   c->ndom = c->k->ndom;
@@ -628,7 +645,22 @@ void cg_kernel_body(CgCtx *c) {
     if (c->k->row_gather) body_scatter_rows(c, n);
     else body_scatter(c, n);
     break;
-  case NODE_OPAQUE: ir_fail(c->g, "no C kernel for OPAQUE '%s'", n->opaque_name);
+  case NODE_OPAQUE:
+    if (!strcmp(n->opaque_name, IR_ALLREDUCE_MEAN)) {
+      body_allreduce_mean(c, n);
+      break;
+    }
+    if (!strcmp(n->opaque_name, IR_MPI_RANKS)) {
+      fprintf(c->f, "#ifdef JTC_MPI\n");
+      cg_line(c, "int ranks = 1;");
+      cg_line(c, "MPI_Comm_size(MPI_COMM_WORLD, &ranks);");
+      cg_line(c, "%s[0] = ranks;", cg_bufname(c, n));
+      fprintf(c->f, "#else\n");
+      cg_line(c, "%s[0] = 1;", cg_bufname(c, n));
+      fprintf(c->f, "#endif\n");
+      break;
+    }
+    ir_fail(c->g, "no C kernel for OPAQUE '%s'", n->opaque_name);
   default: jtc_unreachable();
   }
 }

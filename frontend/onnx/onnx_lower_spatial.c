@@ -348,12 +348,16 @@ void onnx_lower_batchnorm_train_step(OnnxCtx *c) {
     cd[k] = k == 1 ? x->dims[1] : 1;
   }
   if (count < 2) ir_fail(g, "--train: batch statistics need more than one value per channel (N*spatial is %lld)", (long long)count);
-  Node *bm = ir_reduce_mean(g, x, n, axes, false);
+  /* the statistics of the whole batch when ranks train shards of it (-DJTC_MPI, passes/train.c) */
+  Node *bm = ir_allreduce_mean(g, ir_reduce_mean(g, x, n, axes, false));
   Node *d = ir_binary(g, MAP_SUB, x, ir_reshape(g, bm, x->rank, cd));
-  Node *bv = ir_reduce_mean(g, ir_binary(g, MAP_MUL, d, d), n, axes, false);
+  Node *bv = ir_allreduce_mean(g, ir_reduce_mean(g, ir_binary(g, MAP_MUL, d, d), n, axes, false));
   c->out[0] = ir_batchnorm(g, x, scale, bias, bm, bv, onnx_attr_float(c, "epsilon", 1e-5));
   double mom = onnx_attr_float(c, "momentum", 0.9);
-  Node *stats[2] = {mean, var}, *batch[2] = {bm, ir_binary(g, MAP_MUL, bv, ir_scalar_like(g, bv, (double)count / (double)(count - 1)))};
+  /* n / (n - 1) for the n values of the whole batch: count per rank times the ranks */
+  Node *total = ir_binary(g, MAP_MUL, ir_mpi_ranks(g, x->dtype), ir_scalar_like(g, x, (double)count));
+  Node *unbias = ir_binary(g, MAP_DIV, total, ir_binary(g, MAP_SUB, total, ir_scalar_like(g, x, 1)));
+  Node *stats[2] = {mean, var}, *batch[2] = {bm, ir_binary(g, MAP_MUL, bv, unbias)};
   for (int k = 0; k < 2; k++) {
     Node *s = stats[k];
     if (s->kind != NODE_LEAF || s->leaf != LEAF_STATE)

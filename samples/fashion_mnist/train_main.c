@@ -5,10 +5,15 @@
  * in the order of a Fisher-Yates shuffle driven by splitmix64(seed), the same
  * order bench/train_bench.py gives PyTorch; the last partial batch is dropped.
  *
- *   fashion_train DATA_DIR [--steps N] [--seed S] [--weights OUT.weights]
+ *   fashion_train DATA_DIR [--steps N] [--seed S] [--weights OUT.weights] [--no-test]
  *
  * Prints a progress line (batches/s, running loss, ETA) and, last, one line
- * "RESULT steps=.. seconds=.. loss=.. accuracy=.." for scripts; exit 1 on error. */
+ * "RESULT steps=.. seconds=.. loss=.. accuracy=.." for scripts; exit 1 on error.
+ *
+ * Built with -DJTC_MPI (mpicc) and run under mpirun -np R, the model's batch is
+ * per rank: the global batch is R times it, every rank draws the same order and
+ * takes its slice of each global batch, and rank 0 prints and saves. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +21,10 @@
 #include <time.h>
 
 #include "train.h"
+
+#ifdef JTC_MPI
+#include <mpi.h>
+#endif
 
 enum { ROWS = 28, COLS = 28, PIXELS = ROWS * COLS, CLASSES = 10, WINDOW = 50 };
 
@@ -86,18 +95,20 @@ static void fill_batch(const Set *s, const int *idx, int count, int batch, float
   }
 }
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv, int rank, int ranks) {
   const char *dir = NULL, *save = NULL;
+  bool test = true;
   long steps = -1;
   uint64_t seed = 1;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = strtol(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--weights") && i + 1 < argc) save = argv[++i];
+    else if (!strcmp(argv[i], "--no-test")) test = false;
     else if (argv[i][0] != '-' && !dir) dir = argv[i];
-    else { fprintf(stderr, "usage: fashion_train DATA_DIR [--steps N] [--seed S] [--weights OUT.weights]\n"); return 2; }
+    else { fprintf(stderr, "usage: fashion_train DATA_DIR [--steps N] [--seed S] [--weights OUT.weights] [--no-test]\n"); return 2; }
   }
-  if (!dir) { fprintf(stderr, "usage: fashion_train DATA_DIR [--steps N] [--seed S] [--weights OUT.weights]\n"); return 2; }
+  if (!dir) { fprintf(stderr, "usage: fashion_train DATA_DIR [--steps N] [--seed S] [--weights OUT.weights] [--no-test]\n"); return 2; }
   const int batch = (int)(train_input_sizes[0] / (PIXELS * sizeof(float)));
   if (train_input_sizes[0] != (size_t)batch * PIXELS * sizeof(float) || train_target_sizes[0] != (size_t)batch * sizeof(int64_t) ||
       train_output_sizes[0] != (size_t)batch * CLASSES * sizeof(float)) {
@@ -108,7 +119,7 @@ int main(int argc, char **argv) {
   if (load_set(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", &tr) ||
       load_set(dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", &te))
     return 1;
-  int per_epoch = tr.n / batch;
+  int global = batch * ranks, per_epoch = tr.n / global;
   if (steps < 0) steps = per_epoch;
   int *order = malloc((size_t)tr.n * sizeof *order), *idx = malloc((size_t)batch * sizeof *idx);
   float *x = malloc((size_t)batch * PIXELS * sizeof *x), *scores = malloc((size_t)batch * CLASSES * sizeof *scores);
@@ -129,7 +140,7 @@ int main(int argc, char **argv) {
         order[j] = t;
       }
     }
-    for (int b = 0; b < batch; b++) idx[b] = order[pos * batch + b];
+    for (int b = 0; b < batch; b++) idx[b] = order[pos * global + rank * batch + b];
     fill_batch(&tr, idx, batch, batch, x, y);
     const void *in[1] = {x}, *tg[1] = {y};
     float loss;
@@ -139,7 +150,7 @@ int main(int argc, char **argv) {
     running = 0;
     for (int k = 0; k < nw; k++) running += window[k] / nw;
     double t = now_s();
-    if (t - shown >= 1.0 || s + 1 == steps) {
+    if (rank == 0 && (t - shown >= 1.0 || s + 1 == steps)) {
       double rate = (s + 1) / (t - t0);
       fprintf(stderr, "batch %ld/%ld  %.1f batches/s  loss %.4f (mean of last %d)  ETA %.0f s\n", s + 1, steps, rate,
               running, nw, (steps - s - 1) / rate);
@@ -149,7 +160,7 @@ int main(int argc, char **argv) {
   double seconds = now_s() - t0;
 
   int correct = 0;
-  for (int at = 0; at < te.n; at += batch) {
+  for (int at = 0; test && at < te.n; at += batch) {
     int count = te.n - at < batch ? te.n - at : batch;
     for (int b = 0; b < count; b++) idx[b] = at + b;
     fill_batch(&te, idx, count, batch, x, NULL);
@@ -164,11 +175,30 @@ int main(int argc, char **argv) {
     }
   }
   if (save && train_save_weights(save)) { fprintf(stderr, "fashion_train: %s\n", train_last_error()); return 1; }
-  printf("trained %ld steps of batch %d in %.1f s (%.1f s per epoch of %d steps); test accuracy %.2f%% (%d/%d)\n", steps,
-         batch, seconds, seconds * per_epoch / steps, per_epoch, 100.0 * correct / te.n, correct, te.n);
-  printf("RESULT steps=%ld seconds=%.3f loss=%.5f accuracy=%.4f\n", steps, seconds, running, (double)correct / te.n);
+  if (rank == 0) {
+    printf("trained %ld steps of batch %d in %.1f s (%.1f s per epoch of %d steps)", steps, global, seconds,
+           seconds * per_epoch / steps, per_epoch);
+    if (test) printf("; test accuracy %.2f%% (%d/%d)\n", 100.0 * correct / te.n, correct, te.n);
+    else printf("\n");
+    printf("RESULT steps=%ld seconds=%.3f loss=%.5f accuracy=%.4f\n", steps, seconds, running, test ? (double)correct / te.n : -1.0);
+  }
   train_free();
   free(order); free(idx); free(x); free(scores); free(y);
   free(tr.pix); free(tr.label); free(te.pix); free(te.label);
   return 0;
+}
+
+int main(int argc, char **argv) {
+  int rank = 0, ranks = 1;
+#ifdef JTC_MPI
+  MPI_Init(&argc, &argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+#endif
+  int rc = run(argc, argv, rank, ranks);
+#ifdef JTC_MPI
+  if (rc) MPI_Abort(MPI_COMM_WORLD, rc);
+  MPI_Finalize();
+#endif
+  return rc;
 }

@@ -4,7 +4,8 @@
 # LeNet and a BatchNorm CNN with cross_entropy, under SGD, SGD-nesterov, Adam
 # and AdamW) is compiled with `jtc --train` and checked by train_check.c; then
 # the Fashion-MNIST sample trains 200 steps (samples/fashion_mnist/run.sh)
-# and must bring the loss under the bound stated there.
+# and must bring the loss under the bound stated there, and 2 MPI ranks must
+# make the updates of one process (when OpenMPI is installed).
 #
 #   B=build PYTHON=/usr/bin/python3 sh tests/train/run.sh
 #
@@ -81,6 +82,42 @@ else
   echo "FAIL fashion-mnist-200: loss ${loss:-none}, want < 1.0"
   tail -5 "$W/fashion.log" | sed 's/^/    /'
   failed=$((failed + 1))
+fi
+
+# Data parallel: 5 steps under mpirun -np 2 with batch 4 per rank (-DJTC_MPI) give the
+# weights of 5 steps in one process with batch 8, from the same start and data order
+# (tolerance: tests/train/mpi_check.py). OpenMPI refuses root unless told.
+if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null; then
+  echo "SKIP mpi-2-ranks: mpicc/mpirun not installed (libopenmpi-dev, openmpi-bin)"
+  skipped=$((skipped + 1))
+elif [ ! -s "$B/fashion_mnist/data/train-images-idx3-ubyte" ]; then
+  echo "SKIP mpi-2-ranks: no Fashion-MNIST data"
+  skipped=$((skipped + 1))
+else
+  M=$W/mpi
+  mkdir -p "$M/b8" "$M/b4"
+  ok=1
+  for b in 8 4; do
+    "$PYTHON" samples/fashion_mnist/model.py "$M/b$b/model.onnx" --seed 3 --batch $b >>"$M/log" 2>&1 &&
+      "$B/jtc" -q "$M/b$b/model.onnx" --train --loss=cross_entropy --optimizer=sgd --lr=0.01 --momentum=0.9 \
+        --weight-decay=1e-4 -o "$M/b$b/train.c" >>"$M/log" 2>&1 || ok=0
+  done
+  [ $ok = 1 ] && $CC -std=c11 -O2 -Wall -Wextra -Werror -I"$M/b8" "$M/b8/train.c" samples/fashion_mnist/train_main.c -lm \
+    -o "$M/one" >>"$M/log" 2>&1 &&
+    mpicc -std=c11 -O2 -Wall -Wextra -Werror -DJTC_MPI -I"$M/b4" "$M/b4/train.c" samples/fashion_mnist/train_main.c -lm \
+      -o "$M/two" >>"$M/log" 2>&1 &&
+    "$M/one" "$B/fashion_mnist/data" --steps 5 --seed 3 --no-test --weights "$M/one.weights" >>"$M/log" 2>&1 &&
+    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 2 \
+      "$M/two" "$B/fashion_mnist/data" --steps 5 --seed 3 --no-test --weights "$M/two.weights" >>"$M/log" 2>&1 &&
+    "$PYTHON" tests/train/mpi_check.py "$M/one.weights" "$M/two.weights" >>"$M/log" 2>&1 || ok=0
+  if [ $ok = 1 ]; then
+    echo "PASS mpi-2-ranks: mpirun -np 2 (batch 4 each) matches one process (batch 8) after 5 steps"
+    passed=$((passed + 1))
+  else
+    echo "FAIL mpi-2-ranks"
+    tail -8 "$M/log" | sed 's/^/    /'
+    failed=$((failed + 1))
+  fi
 fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
