@@ -205,6 +205,13 @@ Node *ir_allreduce_mean(Graph *g, Node *x);
 /* The number of those processes as a scalar of dtype t: an OPAQUE "mpi_ranks" kernel, 1 without -DJTC_MPI. */
 #define IR_MPI_RANKS "mpi_ranks"
 Node *ir_mpi_ranks(Graph *g, Dtype t);
+/* Uniform float32 in [0, 1) of the given shape, drawn by an OPAQUE "random_uniform"
+ * kernel: element i is jtc_philox_uniform(seed, stream, step, i) (runtime_stub/helpers.h)
+ * of the graph's random state, the int64 state leaves "rng.seed" (the caller's,
+ * <p>_set_seed) and "rng.step" (one more after each training step), made on first use.
+ * Each call is its own stream, so two dropouts of one shape draw different masks. */
+#define IR_RANDOM_UNIFORM "random_uniform"
+Node *ir_random_uniform(Graph *g, int rank, const int64_t *dims);
 /* Losses. input [N, C, d...] float, target [N, d...] integer, weight [C] or NULL;
  * positions whose target equals ignore_index (when has_ii) count nothing. */
 typedef enum { LOSS_NONE, LOSS_SUM, LOSS_MEAN } LossReduction;

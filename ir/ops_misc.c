@@ -609,3 +609,25 @@ Node *ir_mpi_ranks(Graph *g, Dtype t) {
   if (t != DT_F32 && t != DT_F64) ir_fail(g, "mpi_ranks as %s (float32/float64 only)", dt_name(t));
   return ir_opaque(g, IR_MPI_RANKS, t, 0, NULL, 0, NULL, NULL);
 }
+
+/* The state leaf named name (int64 scalar), or NULL. */
+static Node *find_state(Graph *g, const char *name) {
+  for (Node *n = g->first; n; n = n->next)
+    if (n->kind == NODE_LEAF && n->leaf == LEAF_STATE && !strcmp(n->name, name)) return n;
+  return NULL;
+}
+
+Node *ir_random_uniform(Graph *g, int rank, const int64_t *dims) {
+  Node *seed = find_state(g, "rng.seed"), *step = find_state(g, "rng.step");
+  if (!seed) {
+    seed = ir_state(g, "rng.seed", DT_I64, 0, NULL, NULL);
+    step = ir_state(g, "rng.step", DT_I64, 0, NULL, NULL);
+    seed->flags |= NF_FROZEN | NF_SLOT;
+    step->flags |= NF_FROZEN | NF_SLOT;
+    ir_update(g, step, ir_binary(g, MAP_ADD, step, ir_scalar(g, DT_I64, 1)));
+  }
+  int *stream = ir_alloc(g, sizeof *stream);
+  for (Node *n = g->first; n; n = n->next) *stream += n->kind == NODE_OPAQUE && !strcmp(n->opaque_name, IR_RANDOM_UNIFORM);
+  Node *in[2] = {seed, step};
+  return ir_opaque(g, IR_RANDOM_UNIFORM, DT_F32, rank, dims, 2, in, stream);
+}

@@ -127,3 +127,23 @@ JTC_HELPER uint16_t jtc_f2b(float f) {
   if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40);
   return (uint16_t)((x + 0x7fff + ((x >> 16) & 1)) >> 16);
 }
+
+/* Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3",
+ * SC'11): a counter-based generator, so element i of draw `step` of stream
+ * `stream` is a pure function of (seed, stream, step, i), the same whatever
+ * the thread split. Returns a float in [0, 1) with 24 random bits. */
+JTC_HELPER float jtc_philox_uniform(uint64_t seed, uint32_t stream, uint64_t step, uint64_t i) {
+  uint32_t c0 = (uint32_t)i, c1 = (uint32_t)(i >> 32), c2 = (uint32_t)step, c3 = (uint32_t)(step >> 32) ^ stream;
+  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+  for (int r = 0; r < 10; r++) {
+    uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
+    uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+    c1 = (uint32_t)p1;
+    c3 = (uint32_t)p0;
+    c0 = n0;
+    c2 = n2;
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+  return (float)(c0 >> 8) * 0x1p-24f;
+}

@@ -110,7 +110,7 @@ static char *train_decls(Graph *g, const char *p, const char *P, const Graph *tg
   str_init(&b, g);
   int nt = 0;
   for (int k = 0; k < tg->ninputs; k++) nt += (tg->inputs[k]->flags & NF_TARGET) != 0;
-  str_cat(&b, "\n/* ---- training (jtc --train) ---- */\n#define %s_NUM_TARGETS %d\n#define %s_NUM_STATE   %d\n", P, nt, P, s->nmodel);
+  str_cat(&b, "\n/* ---- training (jtc --train) ---- */\n#include <stdint.h>\n#define %s_NUM_TARGETS %d\n#define %s_NUM_STATE   %d\n", P, nt, P, s->nmodel);
   for (int k = 0, j = 0; k < tg->ninputs; k++) {
     const Node *t = tg->inputs[k];
     if (!(t->flags & NF_TARGET)) continue;
@@ -126,6 +126,9 @@ static char *train_decls(Graph *g, const char *p, const char *P, const Graph *tg
   str_cat(&b, "/* Data parallel: compiled with -DJTC_MPI (after MPI_Init), each rank passes its shard of\n"
               " * the batch (the model's batch size per rank); gradients, BatchNorm statistics and the\n"
               " * loss are averaged over MPI_COMM_WORLD, so every rank makes the whole batch's update. */\n");
+  str_cat(&b, "/* Dropout masks come from a counter-based generator (Philox): the same seed and the same\n"
+              " * steps give the same masks. %s_init sets seed 0; this sets the seed and restarts the count. */\n", p);
+  str_cat(&b, "void %s_set_seed(uint64_t seed);\n", p);
   str_cat(&b, "/* The current weights as a .weights file that %s_init and `jtc --weights` accept (with\n"
               " * -DJTC_MPI only rank 0 writes). 0 = ok. */\n", p);
   str_cat(&b, "int  %s_save_weights(const char *path);\n", p);
@@ -233,6 +236,14 @@ static void print_state_api(CgCtx *c, const char *p, const StateLayout *s, bool 
   fprintf(f, "  memcpy(%s_state_mem, blob, %" PRId64 ");\n  free(blob);\n", p, s->model_bytes);
   fprintf(f, "  %s_ready = 1;\n  %s_err[0] = 0;\n  return 0;\n}\n", p, p);
   fprintf(f, "\nvoid %s_free(void) { %s_ready = 0; }\n", p, p);
+  int seed = find_state(s, "rng.seed"), step = find_state(s, "rng.step");
+  fprintf(f, "\nvoid %s_set_seed(uint64_t seed) {\n", p);
+  if (seed >= 0 && step >= 0)
+    fprintf(f, "  int64_t v = (int64_t)seed, zero = 0;\n  memcpy(%s_state_mem + %" PRId64 ", &v, 8);\n"
+               "  memcpy(%s_state_mem + %" PRId64 ", &zero, 8);\n", p, s->off[seed], p, s->off[step]);
+  else
+    fprintf(f, "  (void)seed; /* the model draws no random numbers */\n");
+  fprintf(f, "}\n");
 
   /* save: header, payload, then "JTCNAMES" u64 count and per tensor u64 offset, u32 dtype
    * name length + name, u32 rank, i64 dims, u32 name length + name */

@@ -650,6 +650,15 @@ void cg_kernel_body(CgCtx *c) {
       body_allreduce_mean(c, n);
       break;
     }
+    if (!strcmp(n->opaque_name, IR_RANDOM_UNIFORM)) {
+      const char *seed = cg_bufname(c, n->in[0]), *step = cg_bufname(c, n->in[1]);
+      c->read[n->in[0]->id] = c->read[n->in[1]->id] = true;
+      fprintf(c->f, "  #ifdef _OPENMP\n  #pragma omp parallel for\n  #endif\n");
+      cg_line(c, "for (int64_t i = 0; i < %" PRId64 "; i++)", n->numel);
+      cg_line(c, "  %s[i] = jtc_philox_uniform((uint64_t)%s[0], %du, (uint64_t)%s[0], (uint64_t)i);", cg_bufname(c, n), seed,
+              *(const int *)n->opaque_attr, step);
+      break;
+    }
     if (!strcmp(n->opaque_name, IR_MPI_RANKS)) {
       fprintf(c->f, "#ifdef JTC_MPI\n");
       cg_line(c, "int ranks = 1;");

@@ -38,7 +38,7 @@ typedef struct {
   /* --train: float initializers become state leaves (LEAF_STATE, trainable unless
    * an op needs their value at compile time), BatchNormalization normalizes with
    * batch statistics and updates its running statistics as PyTorch does, and
-   * Dropout with a nonzero ratio is refused (no random masks yet). */
+   * Dropout draws a mask per step (ir_random_uniform). */
   bool training;
   bool state_weights; /* float initializers become state leaves as with training, the rest unchanged (a training build's inference graph) */
 } OnnxOptions;

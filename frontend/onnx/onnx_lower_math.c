@@ -196,11 +196,15 @@ void onnx_lower_dropout(OnnxCtx *c) {
   }
   if (c->opset < 7 && onnx_attr(c, "is_test") && !onnx_attr_int(c, "is_test", 0))
     ir_fail(c->g, "is_test=0 (training) is not supported (inference only)");
-  if (c->g->training) {
+  if (c->g->training) { /* --train: a fresh mask per step, kept elements scaled by 1 / (1 - ratio), as PyTorch does */
     double ratio = c->opset >= 12 ? (onnx_opt_input(c, 1) ? onnx_const_scalar(c, 1, "ratio") : 0.5) : onnx_attr_float(c, "ratio", 0.5);
-    if (ratio != 0)
-      ir_fail(c->g, "--train: Dropout (ratio %g) needs random masks, which jtc does not generate yet; "
-                    "export the model without Dropout or with ratio 0", ratio);
+    if (!(ratio >= 0 && ratio <= 1)) ir_fail(c->g, "ratio %g is outside [0, 1]", ratio);
+    if (!dt_is_float(x->dtype)) ir_fail(c->g, "input dtype %s is not floating point", dt_name(x->dtype));
+    Node *keep = ir_binary(c->g, MAP_GE, ir_random_uniform(c->g, x->rank, x->dims), ir_scalar(c->g, DT_F32, ratio));
+    Node *scale = ir_scalar_like(c->g, x, ratio < 1 ? 1 / (1 - ratio) : 0);
+    c->out[0] = ir_where(c->g, keep, ir_binary(c->g, MAP_MUL, x, scale), ir_scalar_like(c->g, x, 0));
+    if (onnx_out_wanted(c, 1)) c->out[1] = c->opset >= 10 ? keep : ir_cast(c->g, keep, x->dtype);
+    return;
   }
   c->out[0] = x;
   if (onnx_out_wanted(c, 1)) {
