@@ -177,7 +177,7 @@ static char *first_value(CgCtx *c, const Node *n) {
   return str_fmt(c->g, "%s[0]", cg_bufname(c, n));
 }
 
-static void print_train_step(CgCtx *c, const char *p, const StateLayout *s) {
+static void print_train_step(CgCtx *c, const char *p) {
   Graph *g = c->g;
   FILE *f = c->f;
   const char *sp = str_fmt(g, "%s_step", p); /* the step's profiler: -D<P>_STEP_PROFILE, <p>_step_profile_print */
@@ -204,7 +204,6 @@ static void print_train_step(CgCtx *c, const char *p, const StateLayout *s) {
       fprintf(f, "  memcpy(%s, %s, %zu);\n", cg_bufname(c, st), cg_bufname(c, v), bytes);
   }
   fprintf(f, "  if (loss) *loss = loss_value[0];\n  return 0;\n}\n");
-  (void)s;
 }
 
 /* init (state from the embedded initial values or a .weights file; optimizer state zero), save, free. */
@@ -351,7 +350,7 @@ int cgc_write_train(Plan *inf, Plan *tr, const CgOptions *o) {
   fprintf(f, "%s};\n", nt ? "" : "0");
   print_state_api(&ci, p, &s, embed, o);
   cg_print_run(&ci, p, false, str_fmt(g, "%s_ready", p));
-  print_train_step(&ct, p, &s);
+  print_train_step(&ct, p);
   fprintf(f, "\nconst char *%s_last_error(void) { return %s_err; }\n", p, p);
   if (fclose(f) != 0) { fprintf(stderr, "jtc: error writing %s\n", o->c_path); return -1; }
   return 0;
