@@ -7,7 +7,8 @@
  * outside the source or under a false condition got the fill and pass
  * nothing back); a SCATTER-add's is a GATHER of the adjoint through its map;
  * a SCATTER-max/min's routes the adjoint to the positions that hold the
- * extremum, split evenly between ties. Ops without a derivative (floor,
+ * extremum, split evenly between ties; a SCATTER-mul's is the product of the
+ * other elements in a zero-safe form. Ops without a derivative (floor,
  * comparisons, bit operations) pass nothing; an OPAQUE node on the path is an
  * error naming it, except allreduce_mean, whose adjoint is the allreduce_mean
  * of its adjoint. Adjoints of a node read twice are summed. */
@@ -190,6 +191,23 @@ static Node *inverted_adjoint(Graph *g, Node *n, Node *gy) {
   return ir_scatter(g, src, RED_ADD, xr, x->dims, out, NULL);
 }
 
+/* SCATTER-mul (ReduceProd): d out / d x_i is the product of the other elements of x_i's group,
+ * in a zero-safe form: with z zeros in the group and p the product of its nonzero elements,
+ * it is p / x_i when z = 0, p at the zero when z = 1, and 0 otherwise. */
+static Node *product_adjoint(Graph *g, Node *n, Node *gy) {
+  Node *x = n->in[0];
+  Node *zero = ir_scalar_like(g, x, 0), *one = ir_scalar_like(g, x, 1);
+  Node *is0 = bin(g, MAP_EQ, x, zero);
+  Node *z = ir_scatter(g, ir_cast(g, is0, x->dtype), RED_ADD, n->rank, n->dims, n->idx, n->cond);
+  Node *p = ir_scatter(g, ir_where(g, is0, one, x), RED_MUL, n->rank, n->dims, n->idx, n->cond);
+  Node *zg = ir_gather(g, z, x->rank, x->dims, n->idx, n->cond, sc_f(2)); /* outside the cond: no gradient */
+  Node *pg = ir_gather(g, p, x->rank, x->dims, n->idx, n->cond, sc_f(0));
+  Node *gg = ir_gather(g, gy, x->rank, x->dims, n->idx, n->cond, sc_f(0));
+  Node *others = ir_where(g, bin(g, MAP_EQ, zg, zero), bin(g, MAP_DIV, pg, ir_where(g, is0, one, x)),
+                          ir_where(g, bin(g, MAP_AND, is0, bin(g, MAP_EQ, zg, one)), pg, zero));
+  return bin(g, MAP_MUL, gg, others);
+}
+
 static void accumulate(Graph *g, Node **adj, Node *x, Node *d) {
   if (!d) return;
   adj[x->id] = adj[x->id] ? bin(g, MAP_ADD, adj[x->id], d) : d;
@@ -232,6 +250,8 @@ Node **pass_grad(Graph *g, Node *y, Node *seed, int nx, Node *const *xs) {
         accumulate(g, adj, n->in[0], ir_gather(g, gy, n->in[0]->rank, n->in[0]->dims, n->idx, n->cond, sc_f(0)));
       else if (n->red == RED_MAX || n->red == RED_MIN)
         accumulate(g, adj, n->in[0], extremum_adjoint(g, n, gy));
+      else if (n->red == RED_MUL)
+        accumulate(g, adj, n->in[0], product_adjoint(g, n, gy));
       else
         ir_fail(g, "no gradient through a SCATTER-%s (node %%%d, from %s)", reduce_names[n->red], n->id,
                 n->origin ? n->origin : "?");

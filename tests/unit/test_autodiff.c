@@ -116,6 +116,20 @@ static Node *f_conv_strided(Graph *g, Node *x) {
   return ir_unary(g, MAP_SIN, ir_conv(g, x, ir_const(g, DT_F64, 4, dw, w), NULL, &cp));
 }
 
+/* x [3,4]: products of rows (ReduceProd over axis 1) of x - c, where c makes element 5
+ * exactly zero at check_numeric's point (one zero in row 1) and elements 8 and 10 too (two
+ * zeros in row 2), while the derivative through them is still 1 */
+static Node *f_prod(Graph *g, Node *x) {
+  double c[12] = {0};
+  for (int i = 5; i <= 10; i += i == 5 ? 3 : 2) c[i] = 1.4 * sin(1.3 * (double)i + 0.2);
+  int64_t d[2] = {3, 4};
+  Node *shift = ir_binary(g, MAP_SUB, x, ir_const(g, DT_F64, 2, d, c));
+  int axis = 1;
+  Node *p = ir_reduce(g, shift, RED_MUL, 1, &axis, false);
+  int all = 0;
+  return ir_reduce(g, ir_unary(g, MAP_SIN, p), RED_ADD, 1, &all, false);
+}
+
 static void test_elementwise(void **s) {
   (void)s;
   int64_t d[1] = {11};
@@ -150,6 +164,12 @@ static void test_conv_strided(void **s) {
   (void)s;
   int64_t d[4] = {1, 2, 7, 7};
   check_numeric(f_conv_strided, 4, d, 1e-5);
+}
+
+static void test_prod(void **s) {
+  (void)s;
+  int64_t d[2] = {3, 4};
+  check_numeric(f_prod, 2, d, 1e-5);
 }
 
 /* max of [1, 3, 3, 2]: the two 3s share the gradient */
@@ -217,6 +237,7 @@ int main(void) {
     cmocka_unit_test(test_matmul),
     cmocka_unit_test(test_conv_pool),
       cmocka_unit_test(test_conv_strided),
+      cmocka_unit_test(test_prod),
     cmocka_unit_test(test_max_ties_split),
     cmocka_unit_test(test_second_derivative),
     cmocka_unit_test(test_independent_and_opaque),
