@@ -8,8 +8,8 @@ LDLIBS   += -lprotobuf-c -lm
 PYTHON   ?= /usr/bin/python3
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 
-LIB_SRC  := $(sort $(wildcard frontend/onnx/*.c frontend/jtpy/*.c ir/*.c passes/*.c codegen/c/*.c codegen/cuda/*.c))
-CLI_SRC  := $(sort $(wildcard cli/*.c))
+LIB_SRC  := $(sort $(wildcard frontend/onnx/*.c frontend/jtpy/*.c ir/*.c passes/*.c codegen/c/*.c codegen/cuda/*.c driver/*.c) cli/args.c)
+CLI_SRC  := cli/main.c
 GEN_SRC  := $(B)/gen/onnx.pb-c.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/onnx.pb-c.o $(B)/obj/gen/runtime_text.o
 RT_SRC   := runtime_stub/helpers.h runtime_stub/weights.h runtime_stub/gemm.h
@@ -131,7 +131,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := fuzz_onnx fuzz_pickle fuzz_options fuzz_ix fuzz_pipeline
 FUZZ_CFLAGS  := -O1 -g -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -I$(B)/gen
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_COMMON  := tests/fuzz/fuzz_util.c cli/args.c
+FUZZ_COMMON  := tests/fuzz/fuzz_util.c
 FUZZ_OBJ     := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/gen/onnx.pb-c.o $(B)/fuzz/obj/gen/runtime_text.o
 REPLAY_OBJ   := $(FUZZ_OBJ:$(B)/fuzz/obj/%=$(B)/fuzz/replay-obj/%)
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(B)/fuzz/%)

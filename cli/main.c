@@ -1,15 +1,14 @@
-/* main.c: the `jtc` command: parse flags, load the model, run the pass
- * pipeline, print the code. Usage errors exit 2, model errors exit 1. */
+/* main.c: the `jtc` command: parse flags, then driver/compile.c loads the
+ * model, runs the pass pipeline and prints the code. Usage errors exit 2,
+ * model errors exit 1. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/args.h"
-#include "codegen/c/cgen.h"
 #include "codegen/cuda/cuda.h"
+#include "driver/compile.h"
 #include "frontend/jtpy/jtpy.h"
-#include "frontend/onnx/onnx.h"
-#include "passes/passes.h"
 
 #define MAX_SHAPES 64
 
@@ -47,34 +46,6 @@ static _Noreturn void usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, fmt, arg);
   fprintf(stderr, " (jtc --help lists the options)\n");
   exit(2);
-}
-
-/* Print the code (tp: a training build's step); ir_fail inside the generator lands here. */
-static int write_code(Graph *g, Plan *p, Plan *tp, const CgOptions *co) {
-  jmp_buf jb;
-  g->on_error = &jb;
-  if (tp) tp->g->on_error = &jb;
-  if (setjmp(jb)) {
-    fprintf(stderr, "%s\n", g->errmsg[0] ? g->errmsg : tp->g->errmsg);
-    return 1;
-  }
-  int rc = (tp ? cgc_write_train(p, tp, co) : co->arch ? cgcuda_write(p, co) : cgc_write(p, co)) ? 1 : 0;
-  g->on_error = NULL;
-  if (tp) tp->g->on_error = NULL;
-  return rc;
-}
-
-/* pass_train on the training-mode graph; 1 with the error printed if it fails. */
-static int make_train_step(Graph *tg, const TrainOptions *o) {
-  jmp_buf jb;
-  tg->on_error = &jb;
-  if (setjmp(jb)) {
-    fprintf(stderr, "%s\n", tg->errmsg);
-    return 1;
-  }
-  pass_train(tg, o);
-  tg->on_error = NULL;
-  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -171,86 +142,19 @@ int main(int argc, char **argv) {
   if (ta.train && cuda) usage_error("%s", "--train builds C only for now (no --target=cuda)");
   if (ta.train && naive) usage_error("%s", "--train does not take --naive");
 
-  OnnxOptions opt = {.shapes = shapes, .nshapes = nshapes, .binds = binds, .nbinds = nbinds, .seqs = seqs, .nseqs = nseqs,
-                     .max_bytes = max_bytes, .max_nodes = max_nodes, .max_depth = max_depth};
-  JtpyWeights *jw = NULL;
-  bool pickle = jtpy_is_pickle_file(model); /* by magic bytes: torch zip/legacy, Jittor, pickle */
-  if (weights && pickle) usage_error("--weights applies to ONNX models; '%s' is a pickle", model);
-  if (ta.train && pickle) usage_error("--train applies to ONNX models for now; '%s' is a pickle", model);
-  if (weights && (jw = jtpy_load_weights_max(weights, max_bytes))) {
-    opt.weights = jw->w;
-    opt.nweights = jw->n;
-    opt.weights_used = calloc((size_t)jw->n, sizeof(bool));
+  char cmd[1024] = "jtc";
+  for (int i = 1; i < argc && strlen(cmd) + strlen(argv[i]) + 2 < sizeof cmd; i++) {
+    strcat(cmd, " ");
+    strcat(cmd, argv[i]);
   }
-  opt.state_weights = ta.train;
-  Graph *g = weights && !jw ? NULL : pickle ? jtpy_load(model, &opt) : onnx_load(model, &opt);
-  Graph *tg = NULL; /* --train: the training step's graph, loaded again in training mode */
-  if (g && ta.train) {
-    OnnxOptions topt = opt;
-    topt.training = true;
-    tg = onnx_load(model, &topt);
-    if (!tg || make_train_step(tg, &ta.o)) {
-      ir_graph_free(g);
-      g = NULL;
-    }
-  }
-  if (jw && g && jtpy_weights_report(jw, opt.weights_used, weights, stderr) == 0) {
-    fprintf(stderr, "jtc: --weights %s: no tensor name matches an initializer of %s\n", weights, model);
-    ir_graph_free(g);
-    g = NULL;
-  }
-  jtpy_weights_free(jw);
-  free(opt.weights_used);
-  if (!g) {
-    if (tg) ir_graph_free(tg);
-    for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);
-    for (int k = 0; k < nbinds; k++) free((char *)binds[k].name);
-    for (int k = 0; k < nseqs; k++) free((char *)seqs[k].name);
-    return 1;
-  }
-  Plan *p = cuda ? pass_run_gpu(g, tg ? NULL : dump, stdout) : naive ? pass_run_naive(g, dump, stdout)
-                                                                 : pass_run_all(g, tg ? NULL : dump, stdout);
-  Plan *tp = p && tg ? pass_run_all(tg, dump, stdout) : NULL; /* --dump-ir shows the training step */
-  if (!p || (tg && !tp)) {
-    fprintf(stderr, "%s\n", p ? tg->errmsg : g->errmsg);
-    ir_graph_free(g);
-    if (tg) ir_graph_free(tg);
-    return 1;
-  }
-  int rc = 0;
-  if (out) {
-    char *stem = args_stem_of(out);
-    char *prefix = name ? strdup(name) : args_prefix_of(stem);
-    size_t n = strlen(stem) + 16;
-    char *h = malloc(n), *w = malloc(n), cmd[1024] = "jtc";
-    snprintf(h, n, "%s.h", stem);
-    snprintf(w, n, "%s.weights", stem);
-    for (int i = 1; i < argc && strlen(cmd) + strlen(argv[i]) + 2 < sizeof cmd; i++) {
-      strcat(cmd, " ");
-      strcat(cmd, argv[i]);
-    }
-    if (!strcmp(h, out)) { fprintf(stderr, "jtc: output '%s' would be overwritten by its header\n", out); return 2; }
-    CgOptions co = {out, h, w, prefix, cmd, model, wmode, embed_limit, cuda ? arch : NULL, cuda_graph};
-    size_t olen = strlen(out);
-    if (cuda && !(olen > 3 && !strcmp(out + olen - 3, ".cu")))
-      fprintf(stderr, "jtc: --target=cuda: %s holds CUDA source; build it with nvcc -x cu (the line in its first comment)\n", out);
-    rc = write_code(g, p, tp, &co);
-    if (!rc && !quiet && tp)
-      fprintf(stderr, "jtc: wrote %s and %s: training build, %d kernels per step (%d for %s_run), arena %" PRId64
-                      " bytes, weights %" PRId64 " bytes\n",
-              out, h, tp->nkernels, p->nkernels, prefix, tp->arena_bytes > p->arena_bytes ? tp->arena_bytes : p->arena_bytes,
-              p->const_bytes);
-    else if (!rc && !quiet)
-      fprintf(stderr,
-              "jtc: wrote %s and %s: %d kernels, arena %" PRId64 " bytes (two largest live tensors %" PRId64
-              " bytes), constants %" PRId64 " bytes\n",
-              out, h, p->nkernels, p->arena_bytes, p->two_largest_live_bytes, p->const_bytes);
-    free(stem); free(prefix); free(h); free(w);
-  }
+  CompileOptions co = {.model = model, .out = out, .prefix = name, .command = cmd, .cuda = cuda, .cuda_graph = cuda_graph,
+                       .naive = naive, .quiet = quiet, .arch = arch, .shapes = shapes, .nshapes = nshapes,
+                       .binds = binds, .nbinds = nbinds, .seqs = seqs, .nseqs = nseqs, .weights = weights,
+                       .wmode = wmode, .embed_limit = embed_limit, .max_bytes = max_bytes, .max_nodes = max_nodes,
+                       .max_depth = max_depth, .train = ta.train, .topt = ta.o, .dump = dump, .dump_file = stdout};
+  int rc = jtc_compile(&co, NULL, 0);
   for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);
   for (int k = 0; k < nbinds; k++) free((char *)binds[k].name);
   for (int k = 0; k < nseqs; k++) free((char *)seqs[k].name);
-  ir_graph_free(g);
-  if (tg) ir_graph_free(tg);
   return rc;
 }
