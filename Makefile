@@ -19,7 +19,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 
-all: $(B)/jtc $(TOOL_BIN)
+all: $(B)/jtc $(TOOL_BIN) $(B)/libjtc.a $(B)/libjtc.so
 
 $(B)/gen/onnx.pb-c.c $(B)/gen/onnx.pb-c.h: $(ONNX_PROTO)
 	@mkdir -p $(B)/gen
@@ -47,6 +47,20 @@ $(B)/libjtc_core.a: $(LIB_OBJ)
 
 $(B)/jtc: $(CLI_OBJ) $(B)/libjtc_core.a
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# libjtc (include/jtc.h): the core plus lib/jtc.c, static and shared (objects built again with -fPIC)
+PIC_OBJ := $(LIB_OBJ:$(B)/obj/%=$(B)/pic/%) $(B)/pic/lib/jtc.o
+$(B)/pic/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -Wno-error -c $< -o $@
+$(B)/pic/%.o: %.c $(B)/gen/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+$(B)/libjtc.a: $(LIB_OBJ) $(B)/obj/lib/jtc.o
+	rm -f $@
+	ar rcs $@ $^
+$(B)/libjtc.so: $(PIC_OBJ)
+	$(CC) $(CFLAGS) -shared $^ -lprotobuf-c -lm -ldl -o $@
 
 $(B)/tests/%: tests/unit/%.c $(B)/libjtc_core.a
 	@mkdir -p $(dir $@)
@@ -107,6 +121,18 @@ bench: $(B)/jtc
 	  --work $(B)/bench/work --json $(B)/bench/results.json $(BENCH_ARGS)
 	$(PYTHON) bench/train_bench.py --build $(B) $(BENCH_TRAIN_ARGS)
 .PHONY: bench
+
+# make install PREFIX=/usr/local: the jtc command, libjtc (static and shared), include/jtc.h, jtc.pc
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(B)/jtc $(DESTDIR)$(PREFIX)/bin/jtc
+	install -m 644 $(B)/libjtc.a $(DESTDIR)$(PREFIX)/lib/libjtc.a
+	install -m 755 $(B)/libjtc.so $(DESTDIR)$(PREFIX)/lib/libjtc.so
+	install -m 644 include/jtc.h $(DESTDIR)$(PREFIX)/include/jtc.h
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: jtc\nDescription: jtc, a deep-learning model compiler, as a library (load-time compilation)\nVersion: %s\nLibs: -L$${libdir} -ljtc\nLibs.private: -lprotobuf-c -lm -ldl\nCflags: -I$${includedir}\n' \
+	  '$(PREFIX)' "$$(sed -n 's/^#define JTC_VERSION "\(.*\)".*/\1/p' codegen/c/cgen.h)" >$(DESTDIR)$(PREFIX)/lib/pkgconfig/jtc.pc
+.PHONY: install
 
 # docs/ops.md: every ONNX operator with jtc's opset range and its conformance
 # results (tests/conformance/make_ops_doc.py), from a run over libonnx-testdata.

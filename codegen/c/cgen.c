@@ -279,7 +279,8 @@ int cg_write_header(CgCtx *c, const CgOptions *o, const char *extra) {
   for (int k = 0; k < g->ninputs; k++) print_shape_comment(f, "input", k, g->inputs[k]->name, g->inputs[k], g);
   for (int k = 0; k < g->noutputs; k++) print_shape_comment(f, "output", k, g->output_names[k], g->outputs[k], g);
   int ni = g->ninputs ? g->ninputs : 1, no = g->noutputs ? g->noutputs : 1;
-  fprintf(f, "\nextern const char  *const %s_input_names[%d];\n", p, ni);
+  fprintf(f, "\nextern const int          %s_num_inputs, %s_num_outputs; /* the counts above, for dlsym */\n", p, p);
+  fprintf(f, "extern const char  *const %s_input_names[%d];\n", p, ni);
   fprintf(f, "extern const size_t       %s_input_sizes[%d];  /* bytes */\n", p, ni);
   fprintf(f, "extern const char  *const %s_output_names[%d];\n", p, no);
   fprintf(f, "extern const size_t       %s_output_sizes[%d]; /* bytes */\n\n", p, no);
@@ -303,7 +304,8 @@ int cg_write_header(CgCtx *c, const CgOptions *o, const char *extra) {
 void cg_api_tables(CgCtx *c, const char *p) {
   Graph *g = c->g;
   FILE *f = c->f;
-  fprintf(f, "\nconst char *const %s_input_names[%d] = {", p, g->ninputs ? g->ninputs : 1);
+  fprintf(f, "\nconst int %s_num_inputs = %d, %s_num_outputs = %d;\n", p, g->ninputs, p, g->noutputs);
+  fprintf(f, "const char *const %s_input_names[%d] = {", p, g->ninputs ? g->ninputs : 1);
   for (int k = 0; k < g->ninputs; k++) fprintf(f, "%s\"%s\"", k ? ", " : "", cg_c_escape(g, g->inputs[k]->name));
   fprintf(f, "%s};\nconst size_t %s_input_sizes[%d] = {", g->ninputs ? "" : "0", p, g->ninputs ? g->ninputs : 1);
   for (int k = 0; k < g->ninputs; k++)
