@@ -38,6 +38,14 @@ expect unwritable-output 1 "cannot write" "$JTC" $M -o "$T/no/such/dir/a.c"
 expect shape-unknown-input 1 "not a graph input" "$JTC" $M --shape nosuch=1 -o "$T/a.c"
 expect compile 0 "wrote" "$JTC" $M -o "$T/a.c"
 
+# resource limits (issue 12): bad values are usage errors; a model past a limit names the flag that raises it
+expect limit-bad-bytes 2 "bad --max-bytes=0" "$JTC" $M --max-bytes=0 -o "$T/a.c"
+expect limit-bad-bytes-text 2 "bad --max-bytes=x" "$JTC" $M --max-bytes=x -o "$T/a.c"
+expect limit-bad-depth 2 "bad --max-depth=0" "$JTC" $M --max-depth=0 -o "$T/a.c"
+expect limit-bytes 1 "past the limit of 100 bytes \(--max-bytes=N raises the limit\)" "$JTC" samples/mlp/model.onnx --max-bytes=100 -o "$T/a.c"
+expect limit-nodes 1 "more than 5 nodes.*--max-nodes=N raises the limit" "$JTC" $M --max-nodes=5 -o "$T/a.c"
+expect limit-generous 0 "wrote" "$JTC" $M --max-bytes=100000000 --max-nodes=1000 --max-depth=4 -o "$T/a.c"
+
 # training flags
 expect train-no-loss 2 "needs --loss" "$JTC" $M --train -o "$T/a.c"
 expect train-flags-without-train 2 "need --train" "$JTC" $M --loss=mse -o "$T/a.c"
