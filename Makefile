@@ -4,11 +4,11 @@ CC       ?= cc
 B        ?= build
 OPT      ?= -O2 -g
 CFLAGS   += $(OPT) -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -I$(B)/gen
-LDLIBS   += -lprotobuf-c -lm
+LDLIBS   += -lprotobuf-c -lm -ldl
 PYTHON   ?= /usr/bin/python3
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 
-LIB_SRC  := $(sort $(wildcard frontend/onnx/*.c frontend/jtpy/*.c ir/*.c passes/*.c codegen/c/*.c codegen/cuda/*.c driver/*.c) cli/args.c)
+LIB_SRC  := $(sort $(wildcard frontend/onnx/*.c frontend/jtpy/*.c ir/*.c passes/*.c codegen/c/*.c codegen/cuda/*.c driver/*.c lib/*.c) cli/args.c)
 CLI_SRC  := cli/main.c
 GEN_SRC  := $(B)/gen/onnx.pb-c.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/onnx.pb-c.o $(B)/obj/gen/runtime_text.o
@@ -49,14 +49,14 @@ $(B)/jtc: $(CLI_OBJ) $(B)/libjtc_core.a
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # libjtc (include/jtc.h): the core plus lib/jtc.c, static and shared (objects built again with -fPIC)
-PIC_OBJ := $(LIB_OBJ:$(B)/obj/%=$(B)/pic/%) $(B)/pic/lib/jtc.o
+PIC_OBJ := $(LIB_OBJ:$(B)/obj/%=$(B)/pic/%)
 $(B)/pic/gen/%.o: $(B)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -Wno-error -c $< -o $@
 $(B)/pic/%.o: %.c $(B)/gen/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
-$(B)/libjtc.a: $(LIB_OBJ) $(B)/obj/lib/jtc.o
+$(B)/libjtc.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 $(B)/libjtc.so: $(PIC_OBJ)

@@ -9,11 +9,13 @@
 #include "codegen/cuda/cuda.h"
 #include "driver/compile.h"
 #include "frontend/jtpy/jtpy.h"
+#include "include/jtc.h"
 
 #define MAX_SHAPES 64
 
 static const char usage[] =
   "usage: jtc MODEL.onnx|MODEL.pt|MODEL.pkl [options]     (jtc inspect FILE.pt|FILE.pkl: list its contents)\n"
+  "       jtc cache list|clear                          (libjtc's compiled models: show, or remove all)\n"
   "  -o FILE              write FILE (the source) and its header beside it (STEM.h)\n"
   "  --target=c|cuda      C11 + optional OpenMP (default), or one CUDA file for nvcc (whatever FILE's name)\n"
   "  --arch=LIST          CUDA: GPUs the build line in the file's first comment targets (default sm_87,sm_90)\n"
@@ -57,6 +59,15 @@ int main(int argc, char **argv) {
   WeightsMode wmode = WEIGHTS_AUTO;
   const char *weights = NULL;
   if (argc == 3 && !strcmp(argv[1], "inspect")) return jtpy_inspect(argv[2], stdout) ? 1 : 0;
+  if (argc >= 2 && !strcmp(argv[1], "cache")) { /* libjtc's cache ($JTC_CACHE_DIR, ~/.cache/jtc) */
+    char err[1024];
+    if (argc != 3 || (strcmp(argv[2], "list") && strcmp(argv[2], "clear"))) usage_error("%s", "usage: jtc cache list|clear");
+    if ((!strcmp(argv[2], "list") ? jtc_cache_list : jtc_cache_clear)(stdout, err, sizeof err)) {
+      fprintf(stderr, "jtc: %s\n", err);
+      return 1;
+    }
+    return 0;
+  }
   int64_t embed_limit = 1 << 20, max_bytes = 0, max_nodes = 0;
   int max_depth = 0;
   TrainArgs ta;

@@ -77,6 +77,12 @@ const char *jtc_object_path(const jtc_model *m);
 int jtc_was_cached(const jtc_model *m);
 void jtc_free(jtc_model *m);
 
+/* `jtc cache list|clear`: print the cache's entries (key, state, model, options) to f,
+ * or remove them all. 0, or an error code with err set. */
+#include <stdio.h>
+int jtc_cache_list(FILE *f, char *err, size_t errlen);
+int jtc_cache_clear(FILE *f, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

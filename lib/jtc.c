@@ -8,6 +8,7 @@
  * renamed into place; when another process got there first, its entry is used. */
 #include "include/jtc.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -155,11 +156,12 @@ static const char *find_name(const char *const *names, int n, const char *v) {
   return NULL;
 }
 
-/* Generate and compile into tmp; 0 or an error code with err set. */
+/* Generate and compile into tmp; 0 or an error code with err set. The manifest's first line
+ * identifies the object; the next two say what it was built from (for jtc cache list). */
 static int build_entry(const char *model, const jtc_options *o, const char *cc, const char *cflags, const char *tmp,
-                       char *err, size_t errlen) {
+                       const char *opts, char *err, size_t errlen) {
   static const char *const losses[] = {"mse", "cross_entropy", "nll", "bce_with_logits"};
-  static const char *const opts[] = {"sgd", "adam", "adamw"};
+  static const char *const optimizers[] = {"sgd", "adam", "adamw"};
   OnnxShapeOverride shapes[64];
   int nshapes = 0;
   for (int k = 0; o && k < o->nshapes; k++) {
@@ -176,10 +178,10 @@ static int build_entry(const char *model, const jtc_options *o, const char *cc, 
     co.train = true;
     co.topt = (TrainOptions){.beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .lr = o->lr, .momentum = o->momentum,
                              .weight_decay = o->weight_decay, .nesterov = o->nesterov != 0};
-    const char *l = find_name(losses, 4, o->loss ? o->loss : ""), *p = find_name(opts, 3, o->optimizer ? o->optimizer : "sgd");
+    const char *l = find_name(losses, 4, o->loss ? o->loss : ""), *p = find_name(optimizers, 3, o->optimizer ? o->optimizer : "sgd");
     if (!l || !p) { for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name); return fail(err, errlen, JTC_ERR_MODEL, "training needs loss mse|cross_entropy|nll|bce_with_logits and optimizer sgd|adam|adamw"); }
     co.topt.loss = (TrainLoss)(l == losses[0] ? 0 : l == losses[1] ? 1 : l == losses[2] ? 2 : 3);
-    co.topt.opt = (TrainOptimizer)(p == opts[0] ? 0 : p == opts[1] ? 1 : 2);
+    co.topt.opt = (TrainOptimizer)(p == optimizers[0] ? 0 : p == optimizers[1] ? 1 : 2);
     if (co.topt.opt != TRAIN_OPT_SGD && !co.topt.lr) co.topt.lr = 1e-3;
     if (co.topt.opt == TRAIN_OPT_SGD && !(co.topt.lr > 0)) { for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name); return fail(err, errlen, JTC_ERR_MODEL, "optimizer sgd needs lr > 0"); }
   }
@@ -200,7 +202,7 @@ static int build_entry(const char *model, const jtc_options *o, const char *cc, 
   free(so);
   snprintf(line, sizeof line, "%s/manifest", tmp);
   FILE *f = fopen(line, "w");
-  if (!f || fprintf(f, "jtc-entry 1 %zu %" PRIx64 "\n", len, h) < 0 || fclose(f))
+  if (!f || fprintf(f, "jtc-entry 1 %zu %" PRIx64 "\nmodel %s\noptions %s cc=%s\n", len, h, model, opts, cc) < 0 || fclose(f))
     return fail(err, errlen, JTC_ERR_LOAD, "cannot write %s", line);
   return 0;
 }
@@ -280,7 +282,7 @@ int jtc_load(const char *model_path, const jtc_options *o, jtc_model **out, char
     snprintf(tmp, sizeof tmp, "%s/tmp.%ld.%d", root, (long)getpid(), serial++);
     remove_dir(tmp);
     if (mkdir(tmp, 0755)) { free(m); return fail(err, errlen, JTC_ERR_LOAD, "cannot create %s: %s", tmp, strerror(errno)); }
-    int rc = build_entry(model_path, o, cc, cflags, tmp, err, errlen);
+    int rc = build_entry(model_path, o, cc, cflags, tmp, opts, err, errlen);
     if (rc) { remove_dir(tmp); free(m); return rc; }
     if (rename(tmp, dir)) { /* an entry is there: valid (another process won), or corrupted (replace it) */
       if (entry_valid(dir)) {
@@ -339,4 +341,53 @@ void jtc_free(jtc_model *m) {
     dlclose(m->so);
   }
   free(m);
+}
+
+/* ---- jtc cache list|clear ---- */
+
+int jtc_cache_list(FILE *f, char *err, size_t errlen) {
+  char rootbuf[2048];
+  const char *root = cache_root(NULL, rootbuf, sizeof rootbuf);
+  if (!root) return fail(err, errlen, JTC_ERR_LOAD, "no cache directory: set JTC_CACHE_DIR or HOME");
+  DIR *d = opendir(root);
+  fprintf(f, "cache %s\n", root);
+  if (!d) return 0; /* nothing cached yet */
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    if (e->d_name[0] == '.') continue;
+    char dir[2560], path[3072], line[1024];
+    snprintf(dir, sizeof dir, "%s/%s", root, e->d_name);
+    snprintf(path, sizeof path, "%s/manifest", dir);
+    FILE *m = fopen(path, "r");
+    bool valid = entry_valid(dir);
+    fprintf(f, "%s  %s", e->d_name, !strncmp(e->d_name, "tmp.", 4) ? "(being built, or left by a crash)" : valid ? "ok" : "corrupted (rebuilt on next load)");
+    while (m && fgets(line, sizeof line, m))
+      if (strncmp(line, "jtc-entry", 9)) fprintf(f, "\n    %.*s", (int)strcspn(line, "\n"), line);
+    fprintf(f, "\n");
+    if (m) fclose(m);
+    n++;
+  }
+  closedir(d);
+  fprintf(f, "%d entr%s\n", n, n == 1 ? "y" : "ies");
+  return 0;
+}
+
+int jtc_cache_clear(FILE *f, char *err, size_t errlen) {
+  char rootbuf[2048];
+  const char *root = cache_root(NULL, rootbuf, sizeof rootbuf);
+  if (!root) return fail(err, errlen, JTC_ERR_LOAD, "no cache directory: set JTC_CACHE_DIR or HOME");
+  DIR *d = opendir(root);
+  if (!d) return 0;
+  int n = 0, left = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    if (e->d_name[0] == '.') continue;
+    char dir[2560];
+    snprintf(dir, sizeof dir, "%s/%s", root, e->d_name);
+    remove_dir(dir);
+    if (access(dir, F_OK) == 0) left++;
+    else n++;
+  }
+  closedir(d);
+  fprintf(f, "removed %d entr%s from %s\n", n, n == 1 ? "y" : "ies", root);
+  return left ? fail(err, errlen, JTC_ERR_LOAD, "%d entries in %s could not be removed", left, root) : 0;
 }

@@ -4,7 +4,7 @@
 #   the cache key: a second load compiles nothing; a changed option, model byte or
 #     compiler identity compiles again (compiler runs counted by a $CC wrapper);
 #   a truncated cache entry is rebuilt; two processes loading one model at once
-#     both succeed and leave one entry;
+#     both succeed and leave one entry; jtc cache list|clear;
 #   errors: a missing compiler, a failing compiler, an unreadable model.
 #
 #   B=build PYTHON=/usr/bin/python3 sh tests/lib/run.sh
@@ -98,6 +98,16 @@ entries=$(ls "$W/cache2" | grep -vc '^tmp\.')
 leftover=$(ls "$W/cache2" | grep -c '^tmp\.')
 if [ $r1 = 0 ] && [ $r2 = 0 ] && [ "$entries" = 1 ] && [ "$leftover" = 0 ]; then ok concurrent-loads
 else bad concurrent-loads "exit $r1 $r2, $entries entries, $leftover temporary dirs left"; fi
+
+# jtc cache list shows the entries with their models; clear empties the cache, and the next load compiles
+n=$(ls "$W/cache2" | wc -l | tr -d ' ')
+if JTC_CACHE_DIR="$W/cache2" "$B/jtc" cache list >"$W/list" 2>&1 && grep -q "^$n entr" "$W/list" && grep -q "model $M" "$W/list" &&
+   JTC_CACHE_DIR="$W/cache2" "$B/jtc" cache clear >"$W/clear" 2>&1 && [ -z "$(ls "$W/cache2")" ] &&
+   CC="$W/cc-count" "$W/jit" "$M" 2>&1 | grep -q compiled; then
+  ok jtc-cache-list-clear
+else
+  bad jtc-cache-list-clear "$(head -n 3 "$W/list" "$W/clear" 2>/dev/null | tr '\n' ' ')"
+fi
 
 # errors: exit code and message
 run /nonexistent/cc "$W/jit" "$M"; rc=$?
