@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/run.h"
 #include "codegen/cuda/cuda.h"
 #include "driver/compile.h"
 #include "frontend/jtpy/jtpy.h"
@@ -16,6 +17,8 @@
 static const char usage[] =
   "usage: jtc MODEL.onnx|MODEL.pt|MODEL.pkl [options]     (jtc inspect FILE.pt|FILE.pkl: list its contents)\n"
   "       jtc cache list|clear                          (libjtc's compiled models: show, or remove all)\n"
+  "       jtc run MODEL.onnx [--input NAME=FILE.npy|.pb ...] [--output-dir DIR] [--iters N]   (compile, cache, run)\n"
+  "       jtc run DIR                                   (ONNX test folder: run every test_data_set_*, compare)\n"
   "  -o FILE              write FILE (the source) and its header beside it (STEM.h)\n"
   "  --target=c|cuda      C11 + optional OpenMP (default), or one CUDA file for nvcc (whatever FILE's name)\n"
   "  --arch=LIST          CUDA: GPUs the build line in the file's first comment targets (default sm_87,sm_90)\n"
@@ -59,6 +62,7 @@ int main(int argc, char **argv) {
   WeightsMode wmode = WEIGHTS_AUTO;
   const char *weights = NULL;
   if (argc == 3 && !strcmp(argv[1], "inspect")) return jtpy_inspect(argv[2], stdout) ? 1 : 0;
+  if (argc >= 2 && !strcmp(argv[1], "run")) return jtc_run_command(argc - 2, argv + 2);
   if (argc >= 2 && !strcmp(argv[1], "cache")) { /* libjtc's cache ($JTC_CACHE_DIR, ~/.cache/jtc) */
     char err[1024];
     if (argc != 3 || (strcmp(argv[2], "list") && strcmp(argv[2], "clear"))) usage_error("%s", "usage: jtc cache list|clear");

@@ -70,6 +70,10 @@ const char *jtc_input_name(const jtc_model *m, int k);
 const char *jtc_output_name(const jtc_model *m, int k);
 size_t jtc_input_size(const jtc_model *m, int k);   /* bytes */
 size_t jtc_output_size(const jtc_model *m, int k);  /* bytes */
+const char *jtc_input_dtype(const jtc_model *m, int k);  /* "float32", "int64", "float16", ... */
+const char *jtc_output_dtype(const jtc_model *m, int k);
+const int64_t *jtc_input_shape(const jtc_model *m, int k, int *rank); /* rank dims, or NULL */
+const int64_t *jtc_output_shape(const jtc_model *m, int k, int *rank);
 /* Why the last call on m failed, or "". */
 const char *jtc_error(const jtc_model *m);
 /* The shared object m runs (in the cache) and whether this load built it. */

@@ -35,6 +35,8 @@ struct jtc_model {
   int nin, nout;
   const char *const *in_names, *const *out_names;
   const size_t *in_sizes, *out_sizes;
+  const char *const *in_dtypes, *const *out_dtypes;
+  const int64_t (*in_shapes)[IR_MAX_RANK + 1], (*out_shapes)[IR_MAX_RANK + 1];
   char err[1024];
 };
 
@@ -224,6 +226,10 @@ static int open_entry(const char *dir, jtc_model *m, char *err, size_t errlen) {
   SYM(out_names, "output_names");
   SYM(in_sizes, "input_sizes");
   SYM(out_sizes, "output_sizes");
+  SYM(in_dtypes, "input_dtypes");
+  SYM(out_dtypes, "output_dtypes");
+  SYM(in_shapes, "input_shapes");
+  SYM(out_shapes, "output_shapes");
   if (!(nin = dlsym(m->so, PREFIX "_num_inputs")) || !(nout = dlsym(m->so, PREFIX "_num_outputs")))
     return fail(err, errlen, JTC_ERR_LOAD, "dlsym %s_num_inputs in %s: not found", PREFIX, m->path);
 #undef SYM
@@ -330,6 +336,18 @@ const char *jtc_input_name(const jtc_model *m, int k) { return k >= 0 && k < m->
 const char *jtc_output_name(const jtc_model *m, int k) { return k >= 0 && k < m->nout ? m->out_names[k] : NULL; }
 size_t jtc_input_size(const jtc_model *m, int k) { return k >= 0 && k < m->nin ? m->in_sizes[k] : 0; }
 size_t jtc_output_size(const jtc_model *m, int k) { return k >= 0 && k < m->nout ? m->out_sizes[k] : 0; }
+const char *jtc_input_dtype(const jtc_model *m, int k) { return k >= 0 && k < m->nin ? m->in_dtypes[k] : NULL; }
+const char *jtc_output_dtype(const jtc_model *m, int k) { return k >= 0 && k < m->nout ? m->out_dtypes[k] : NULL; }
+const int64_t *jtc_input_shape(const jtc_model *m, int k, int *rank) {
+  if (k < 0 || k >= m->nin) return NULL;
+  *rank = (int)m->in_shapes[k][0];
+  return m->in_shapes[k] + 1;
+}
+const int64_t *jtc_output_shape(const jtc_model *m, int k, int *rank) {
+  if (k < 0 || k >= m->nout) return NULL;
+  *rank = (int)m->out_shapes[k][0];
+  return m->out_shapes[k] + 1;
+}
 const char *jtc_error(const jtc_model *m) { return m->err; }
 const char *jtc_object_path(const jtc_model *m) { return m->path; }
 int jtc_was_cached(const jtc_model *m) { return m->cached; }

@@ -110,7 +110,7 @@ static char *train_decls(Graph *g, const char *p, const char *P, const Graph *tg
   str_init(&b, g);
   int nt = 0;
   for (int k = 0; k < tg->ninputs; k++) nt += (tg->inputs[k]->flags & NF_TARGET) != 0;
-  str_cat(&b, "\n/* ---- training (jtc --train) ---- */\n#include <stdint.h>\n#define %s_NUM_TARGETS %d\n#define %s_NUM_STATE   %d\n", P, nt, P, s->nmodel);
+  str_cat(&b, "\n/* ---- training (jtc --train) ---- */\n#define %s_NUM_TARGETS %d\n#define %s_NUM_STATE   %d\n", P, nt, P, s->nmodel);
   for (int k = 0, j = 0; k < tg->ninputs; k++) {
     const Node *t = tg->inputs[k];
     if (!(t->flags & NF_TARGET)) continue;

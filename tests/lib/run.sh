@@ -5,6 +5,8 @@
 #     compiler identity compiles again (compiler runs counted by a $CC wrapper);
 #   a truncated cache entry is rebuilt; two processes loading one model at once
 #     both succeed and leave one entry; jtc cache list|clear;
+#   jtc run: an ONNX test folder, a wrong reference, .npy input and output, --iters,
+#     an input file of the wrong shape;
 #   errors: a missing compiler, a failing compiler, an unreadable model.
 #
 #   B=build PYTHON=/usr/bin/python3 sh tests/lib/run.sh
@@ -108,6 +110,45 @@ if JTC_CACHE_DIR="$W/cache2" "$B/jtc" cache list >"$W/list" 2>&1 && grep -q "^$n
 else
   bad jtc-cache-list-clear "$(head -n 3 "$W/list" "$W/clear" 2>/dev/null | tr '\n' ' ')"
 fi
+
+# jtc run: a test folder passes; a wrong reference fails with exit 1; .npy in and out match the reference
+export JTC_CACHE_DIR="$W/cache3"
+if "$B/jtc" run samples/mlp >"$W/r1" 2>&1 && grep -q "PASS test_data_set_0" "$W/r1"; then ok run-test-folder; else bad run-test-folder "$(tail -n 2 "$W/r1")"; fi
+cp -r samples/mlp "$W/mlp_wrong"
+"$PYTHON" - "$W/mlp_wrong/test_data_set_0/output_0.pb" <<'PY'
+import sys, onnx
+from onnx import numpy_helper
+t = onnx.TensorProto()
+t.ParseFromString(open(sys.argv[1], "rb").read())
+a = numpy_helper.to_array(t).copy()
+a.flat[3] += 0.5
+open(sys.argv[1], "wb").write(numpy_helper.from_array(a, t.name).SerializeToString())
+PY
+"$B/jtc" run "$W/mlp_wrong" >"$W/r2" 2>&1; rc=$?
+if [ $rc = 1 ] && grep -q "FAIL test_data_set_0" "$W/r2" && grep -q "output 'output'\[3\]" "$W/r2"; then ok run-detects-mismatch; else bad run-detects-mismatch "exit $rc: $(head -n 2 "$W/r2")"; fi
+mkdir -p "$W/npy"
+"$PYTHON" - samples/lenet/test_data_set_0/input_0.pb "$W/npy/in.npy" <<'PY'
+import sys, numpy as np, onnx
+from onnx import numpy_helper
+t = onnx.TensorProto()
+t.ParseFromString(open(sys.argv[1], "rb").read())
+np.save(sys.argv[2], numpy_helper.to_array(t))
+PY
+if "$B/jtc" run samples/lenet/model.onnx --input input="$W/npy/in.npy" --output-dir "$W/npy" --iters 5 >"$W/r3" 2>&1 &&
+   grep -q "5 runs: median" "$W/r3" &&
+   "$PYTHON" - "$W/npy/output.npy" samples/lenet/test_data_set_0/output_0.pb <<'PY'
+import sys, numpy as np, onnx
+from onnx import numpy_helper
+t = onnx.TensorProto()
+t.ParseFromString(open(sys.argv[2], "rb").read())
+want, got = numpy_helper.to_array(t), np.load(sys.argv[1])
+sys.exit(not (got.shape == want.shape and got.dtype == want.dtype and np.allclose(got, want, rtol=1e-3, atol=1e-7)))
+PY
+then ok run-npy-io; else bad run-npy-io "$(tail -n 2 "$W/r3")"; fi
+"$B/jtc" run samples/mlp/model.onnx --input input="$W/npy/in.npy" >"$W/r4" 2>&1; rc=$?
+if [ $rc = 1 ] && grep -q "holds float32\[1,3,32,32\]; input 'input' is float32\[16,1\]" "$W/r4"; then ok run-wrong-input-shape; else bad run-wrong-input-shape "exit $rc: $(tail -n 1 "$W/r4")"; fi
+"$B/jtc" run samples/mlp/model.onnx --bogus >"$W/r5" 2>&1; rc=$?
+if [ $rc = 2 ]; then ok run-usage; else bad run-usage "exit $rc"; fi
 
 # errors: exit code and message
 run /nonexistent/cc "$W/jit" "$M"; rc=$?
