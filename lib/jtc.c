@@ -211,7 +211,9 @@ static int build_entry(const char *model, const jtc_options *o, const char *cc, 
 
 static int open_entry(const char *dir, jtc_model *m, char *err, size_t errlen) {
   snprintf(m->path, sizeof m->path, "%s/model.so", dir);
-  m->so = dlopen(m->path, RTLD_NOW | RTLD_LOCAL);
+  /* RTLD_NODELETE: the object (and the OpenMP runtime it pulled in) stays mapped after
+   * dlclose, since OpenMP's idle worker threads still run inside it */
+  m->so = dlopen(m->path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (!m->so) return fail(err, errlen, JTC_ERR_LOAD, "dlopen %s: %s", m->path, dlerror());
 #define SYM(field, name)                                                                                         \
   do {                                                                                                           \
