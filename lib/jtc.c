@@ -280,6 +280,7 @@ int jtc_load(const char *model_path, const jtc_options *o, jtc_model **out, char
   const char *root = cache_root(o, rootbuf, sizeof rootbuf);
   if (!root) return fail(err, errlen, JTC_ERR_LOAD, "no cache directory: set JTC_CACHE_DIR or HOME");
   if (strlen(root) > 2000) return fail(err, errlen, JTC_ERR_LOAD, "cache directory path longer than 2000 bytes");
+  if (!shell_safe(root)) return fail(err, errlen, JTC_ERR_LOAD, "cache directory '%s' holds a quote (the compiler runs through sh)", root);
   if (make_dirs(root)) return fail(err, errlen, JTC_ERR_LOAD, "cannot create cache directory %s: %s", root, strerror(errno));
   snprintf(dir, sizeof dir, "%s/%016" PRIx64, root, key);
   jtc_model *m = calloc(1, sizeof *m);
