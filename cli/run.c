@@ -297,10 +297,19 @@ int jtc_run_command(int argc, char **argv) {
   jtc_model *m;
   double t0 = now_ms();
   int rc = jtc_load(model, NULL, &m, err, sizeof err);
-  if (rc) { fprintf(stderr, "jtc run: %s\n", err); return rc; }
+  if (rc) {
+    fprintf(stderr, "jtc run: %s\n", err);
+    for (int j = 0; j < nin; j++) free((char *)in_name[j]);
+    return rc;
+  }
   fprintf(stderr, "jtc run: %s %s in %.1f ms\n", model, jtc_was_cached(m) ? "loaded from the cache" : "compiled", now_ms() - t0);
   int ni = jtc_num_inputs(m), no = jtc_num_outputs(m);
-  if (ni > MAX_IO || no > MAX_IO) { jtc_free(m); fprintf(stderr, "jtc run: more than %d inputs or outputs\n", MAX_IO); return 1; }
+  if (ni > MAX_IO || no > MAX_IO) {
+    jtc_free(m);
+    for (int j = 0; j < nin; j++) free((char *)in_name[j]);
+    fprintf(stderr, "jtc run: more than %d inputs or outputs\n", MAX_IO);
+    return 1;
+  }
   void *in[MAX_IO] = {0}, *out[MAX_IO] = {0};
   uint64_t rng = 0x9E3779B97F4A7C15ULL;
   rc = 0;

@@ -192,7 +192,7 @@ static int build_entry(const char *model, const jtc_options *o, const char *cc, 
   for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);
   if (rc) return fail(err, errlen, JTC_ERR_MODEL, "%s", msg);
   char line[8192], log[8192];
-  snprintf(line, sizeof line, "'%s' %s -fPIC -shared -fopenmp -o '%s/model.so' '%s/model.c' -lm 2>&1", cc, cflags, tmp, tmp);
+  snprintf(line, sizeof line, "%s %s -fPIC -shared -fopenmp -o '%s/model.so' '%s/model.c' -lm 2>&1", cc, cflags, tmp, tmp);
   int st = run_cmd(line, log, sizeof log);
   if (st == 127) return fail(err, errlen, JTC_ERR_COMPILER, "compiler '%s' not found: %s", cc, log);
   if (st != 0) return fail(err, errlen, JTC_ERR_COMPILER, "compiler '%s' failed (exit %d): %s", cc, st, log);
@@ -265,14 +265,14 @@ int jtc_load(const char *model_path, const jtc_options *o, jtc_model **out, char
   }
   const char *cc = o && o->cc ? o->cc : getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
   const char *cflags = o && o->cflags ? o->cflags : "-O2";
-  if (!shell_safe(cc)) return fail(err, errlen, JTC_ERR_COMPILER, "compiler name '%s' holds a quote", cc);
+  if (!shell_safe(cc)) return fail(err, errlen, JTC_ERR_COMPILER, "compiler '%s' holds a quote", cc);
   char opts[2048], line[8192], ver[4096];
   snprintf(opts, sizeof opts, "cflags=%s train=%d loss=%s opt=%s lr=%.17g m=%.17g wd=%.17g nesterov=%d", cflags,
            o ? o->train : 0, o && o->loss ? o->loss : "", o && o->optimizer ? o->optimizer : "", o ? o->lr : 0,
            o ? o->momentum : 0, o ? o->weight_decay : 0, o ? o->nesterov : 0);
   for (int k = 0; o && k < o->nshapes; k++) snprintf(opts + strlen(opts), sizeof opts - strlen(opts), " shape=%s", o->shapes[k]);
   key = fnv(key, opts, strlen(opts));
-  snprintf(line, sizeof line, "'%s' --version 2>&1", cc);
+  snprintf(line, sizeof line, "%s --version 2>&1", cc); /* $CC may carry flags ("gcc -m32"): split by sh */
   int st = run_cmd(line, ver, sizeof ver);
   if (st == 127 || st < 0) return fail(err, errlen, JTC_ERR_COMPILER, "compiler '%s' not found: %s", cc, ver);
   key = fnv(key, ver, strlen(ver));
