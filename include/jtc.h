@@ -33,12 +33,15 @@ extern "C" {
 typedef struct jtc_model jtc_model;
 
 typedef struct {
+  const char *target;          /* "c" (default) or "cuda": built by $NVCC (default nvcc) for arch */
+  const char *arch;            /* CUDA: "sm_75,sm_87" (default: sm_87,sm_90, as --arch) */
+  int threads;                 /* C target: OpenMP threads (0: OpenMP's default); not part of the cache key */
   const char *const *shapes;   /* "NAME=D0,D1" pins of symbolic input dims, as --shape */
   int nshapes;
   const char *weights;         /* a state dict (.pt), Jittor .pkl or saved .weights, as --weights (NULL: none) */
   const char *cache_dir;       /* NULL: $JTC_CACHE_DIR, $XDG_CACHE_HOME/jtc, ~/.cache/jtc */
-  const char *cc;              /* NULL: $CC, else "cc" */
-  const char *cflags;          /* NULL: "-O2" (the object is built with -fPIC -shared -fopenmp besides) */
+  const char *cc;              /* NULL: $CC, else "cc" (CUDA: $NVCC, else "nvcc"); may carry flags */
+  const char *cflags;          /* NULL: "-O2" (C: built with -fPIC -shared -fopenmp besides; CUDA: "-O3") */
   /* a training build (jtc_train_step, jtc_save_weights), as the --train flags */
   int train;
   const char *loss;            /* "mse", "cross_entropy", "nll", "bce_with_logits" */

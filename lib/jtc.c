@@ -143,7 +143,7 @@ static bool entry_valid(const char *dir) {
 }
 
 static void remove_dir(const char *dir) {
-  const char *files[] = {"model.c", "model.h", "model.weights", "model.so", "manifest"};
+  const char *files[] = {"model.c", "model.cu", "model.h", "model.weights", "model.so", "manifest"};
   char path[3072];
   for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
     snprintf(path, sizeof path, "%s/%s", dir, files[k]);
@@ -171,9 +171,16 @@ static int build_entry(const char *model, const jtc_options *o, const char *cc, 
       return fail(err, errlen, JTC_ERR_MODEL, "bad shape '%s' (want NAME=D0,D1,...)", o->shapes[k]);
     nshapes++;
   }
+  bool cuda = o && o->target && !strcmp(o->target, "cuda");
+  const char *arch = o && o->arch ? o->arch : "sm_87,sm_90";
+  if (cuda && o->train) {
+    for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);
+    return fail(err, errlen, JTC_ERR_MODEL, "training builds are C only for now (target cuda)");
+  }
   char out[3072], cmd[1024] = "libjtc";
-  snprintf(out, sizeof out, "%s/model.c", tmp);
-  CompileOptions co = {.model = model, .out = out, .prefix = PREFIX, .command = cmd, .quiet = true, .shapes = shapes,
+  snprintf(out, sizeof out, "%s/model.%s", tmp, cuda ? "cu" : "c");
+  CompileOptions co = {.model = model, .out = out, .prefix = PREFIX, .command = cmd, .quiet = true, .cuda = cuda,
+                       .arch = arch, .shapes = shapes,
                        .nshapes = nshapes, .weights = o ? o->weights : NULL, .wmode = WEIGHTS_AUTO,
                        .embed_limit = 1 << 20, .dump_file = stdout};
   if (o && o->train) {
@@ -192,7 +199,17 @@ static int build_entry(const char *model, const jtc_options *o, const char *cc, 
   for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);
   if (rc) return fail(err, errlen, JTC_ERR_MODEL, "%s", msg);
   char line[8192], log[8192];
-  snprintf(line, sizeof line, "%s %s -fPIC -shared -fopenmp -o '%s/model.so' '%s/model.c' -lm 2>&1", cc, cflags, tmp, tmp);
+  if (cuda) { /* nvcc -x cu ... -gencode arch=compute_XX,code=sm_XX per listed GPU */
+    int n = snprintf(line, sizeof line, "%s -x cu -std=c++17 %s -shared -Xcompiler -fPIC", cc, cflags);
+    for (const char *a = arch; *a && n < (int)sizeof line - 200;) {
+      size_t l = strcspn(a, ",");
+      if (l > 3 && l < 16 && !strncmp(a, "sm_", 3)) n += snprintf(line + n, sizeof line - (size_t)n, " -gencode arch=compute_%.*s,code=sm_%.*s", (int)l - 3, a + 3, (int)l - 3, a + 3);
+      a += l + (a[l] == ',');
+    }
+    snprintf(line + n, sizeof line - (size_t)n, " -o '%s/model.so' '%s/model.cu' 2>&1", tmp, tmp);
+  } else {
+    snprintf(line, sizeof line, "%s %s -fPIC -shared -fopenmp -o '%s/model.so' '%s/model.c' -lm 2>&1", cc, cflags, tmp, tmp);
+  }
   int st = run_cmd(line, log, sizeof log);
   if (st == 127) return fail(err, errlen, JTC_ERR_COMPILER, "compiler '%s' not found: %s", cc, log);
   if (st != 0) return fail(err, errlen, JTC_ERR_COMPILER, "compiler '%s' failed (exit %d): %s", cc, st, log);
@@ -263,12 +280,15 @@ int jtc_load(const char *model_path, const jtc_options *o, jtc_model **out, char
     key = fnv(key, wb, wlen);
     free(wb);
   }
-  const char *cc = o && o->cc ? o->cc : getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
-  const char *cflags = o && o->cflags ? o->cflags : "-O2";
+  bool cuda = o && o->target && !strcmp(o->target, "cuda");
+  if (o && o->target && !cuda && strcmp(o->target, "c")) return fail(err, errlen, JTC_ERR_MODEL, "unknown target '%s' (c, cuda)", o->target);
+  const char *envcc = getenv(cuda ? "NVCC" : "CC");
+  const char *cc = o && o->cc ? o->cc : envcc && *envcc ? envcc : cuda ? "nvcc" : "cc";
+  const char *cflags = o && o->cflags ? o->cflags : cuda ? "-O3" : "-O2";
   if (!shell_safe(cc)) return fail(err, errlen, JTC_ERR_COMPILER, "compiler '%s' holds a quote", cc);
   char opts[2048], line[8192], ver[4096];
-  snprintf(opts, sizeof opts, "cflags=%s train=%d loss=%s opt=%s lr=%.17g m=%.17g wd=%.17g nesterov=%d", cflags,
-           o ? o->train : 0, o && o->loss ? o->loss : "", o && o->optimizer ? o->optimizer : "", o ? o->lr : 0,
+  snprintf(opts, sizeof opts, "target=%s arch=%s cflags=%s train=%d loss=%s opt=%s lr=%.17g m=%.17g wd=%.17g nesterov=%d",
+           cuda ? "cuda" : "c", cuda && o->arch ? o->arch : "", cflags, o ? o->train : 0, o && o->loss ? o->loss : "", o && o->optimizer ? o->optimizer : "", o ? o->lr : 0,
            o ? o->momentum : 0, o ? o->weight_decay : 0, o ? o->nesterov : 0);
   for (int k = 0; o && k < o->nshapes; k++) snprintf(opts + strlen(opts), sizeof opts - strlen(opts), " shape=%s", o->shapes[k]);
   key = fnv(key, opts, strlen(opts));
@@ -311,6 +331,11 @@ int jtc_load(const char *model_path, const jtc_options *o, jtc_model **out, char
   }
   int rc = open_entry(dir, m, err, errlen);
   if (rc) { jtc_free(m); return rc; }
+  if (o && o->threads > 0) { /* the OpenMP runtime the object pulled in */
+    void (*set_threads)(int);
+    *(void **)&set_threads = dlsym(m->so, "omp_set_num_threads");
+    if (set_threads) set_threads(o->threads);
+  }
   *out = m;
   return 0;
 }

@@ -96,7 +96,8 @@ static void test_key_and_interface(void **s) {
   assert_int_equal(jtc_run(m, in, out), JTC_OK);
   for (int i = 0; i < 10; i++) assert_true(fabsf(y[i] - ((float *)want)[i]) <= 1e-5f + 1e-3f * fabsf(((float *)want)[i]));
   jtc_free(m);
-  /* the same again: no build */
+  /* the same again: no build (threads are set at load, not part of the key) */
+  o.threads = 1;
   assert_int_equal(jtc_load("samples/lenet/model.onnx", &o, &m, err, sizeof err), JTC_OK);
   assert_int_equal(builds(), before + 1);
   assert_true(jtc_was_cached(m));
@@ -151,11 +152,42 @@ static void test_errors(void **s) {
   assert_non_null(strstr(err, "loss"));
 }
 
+/* The CUDA target through nvcc (skipped without it): the object builds; without a GPU, loading
+ * fails cleanly with the CUDA runtime's message instead of crashing. */
+static void test_cuda_target(void **s) {
+  (void)s;
+  const char *nvcc = getenv("NVCC");
+  if (!nvcc || !*nvcc) nvcc = access("/usr/local/cuda/bin/nvcc", X_OK) == 0 ? "/usr/local/cuda/bin/nvcc" : NULL;
+  if (!nvcc) {
+    print_message("nvcc not installed: skipped\n");
+    skip();
+  }
+  jtc_options o = base();
+  o.target = "cuda";
+  o.arch = "sm_75";
+  o.cc = nvcc;
+  jtc_model *m;
+  char err[4096];
+  int rc = jtc_load("samples/mlp/model.onnx", &o, &m, err, sizeof err);
+  if (rc == JTC_OK) { /* a GPU is present */
+    assert_int_equal(jtc_num_inputs(m), 1);
+    jtc_free(m);
+  } else {
+    assert_int_equal(rc, JTC_ERR_LOAD);
+    assert_null(m);
+    print_message("no GPU, as expected here: %s\n", err);
+  }
+  o.target = "tpu";
+  assert_int_equal(jtc_load("samples/mlp/model.onnx", &o, &m, err, sizeof err), JTC_ERR_MODEL);
+  assert_non_null(strstr(err, "unknown target"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_key_and_interface),
     cmocka_unit_test(test_training_build),
     cmocka_unit_test(test_errors),
+    cmocka_unit_test(test_cuda_target),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
