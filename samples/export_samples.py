@@ -73,11 +73,11 @@ class LeNet(nn.Module):
 
 
 class MnistCNN(nn.Module):
-    """Jittor tutorial MNIST classifier (3-channel 28x28 input)."""
+    """Jittor tutorial MNIST classifier (28x28 input; 3 channels here, 1 in samples/fashion_mnist)."""
 
-    def __init__(self):
+    def __init__(self, in_channels=3):
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 32, 3, 1)
+        self.conv1 = nn.Conv2d(in_channels, 32, 3, 1)
         self.conv2 = nn.Conv2d(32, 64, 3, 1)
         self.bn = nn.BatchNorm2d(64)
         self.max_pool = nn.MaxPool2d(2, 2)

@@ -13,28 +13,19 @@ these initial weights and bench/train_bench.py can start PyTorch from the same o
 import argparse
 import warnings
 
+import os
+import sys
+
 import onnx
 import torch
-import torch.nn as nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from export_samples import MnistCNN  # noqa: E402
 
 
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3, 1)
-        self.conv2 = nn.Conv2d(32, 64, 3, 1)
-        self.bn = nn.BatchNorm2d(64)
-        self.max_pool = nn.MaxPool2d(2, 2)
-        self.fc1 = nn.Linear(64 * 12 * 12, 256)
-        self.fc2 = nn.Linear(256, 10)
-
-    def forward(self, x):
-        x = torch.relu(self.conv1(x))
-        x = torch.relu(self.bn(self.conv2(x)))
-        x = self.max_pool(x)
-        x = torch.flatten(x, 1)
-        x = torch.relu(self.fc1(x))
-        return self.fc2(x)
+def Net():
+    """The tutorial's CNN with one input channel (samples/export_samples.py's MnistCNN)."""
+    return MnistCNN(in_channels=1)
 
 
 def build(seed):

@@ -51,43 +51,13 @@ import onnx.checker
 import torch
 import torch.nn as nn
 
+# the sample architectures (MLP, LeNet) are the ones samples/export_samples.py exports
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "samples"))
+from export_samples import LeNet, MLP  # noqa: E402
+
 OPSET = 13
 SEED = 0
 STEPS = 3
-
-
-class MLP(nn.Module):
-    """Jittor tutorial "linear regression" MLP: y = layer2(relu(layer1(x)))."""
-
-    def __init__(self):
-        super().__init__()
-        self.layer1 = nn.Linear(1, 10)
-        self.relu = nn.ReLU()
-        self.layer2 = nn.Linear(10, 1)
-
-    def forward(self, x):
-        return self.layer2(self.relu(self.layer1(x)))
-
-
-class LeNet(nn.Module):
-    """CIFAR-10 LeNet: two conv+relu+maxpool stages, then three fully connected layers."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 6, 5)
-        self.conv2 = nn.Conv2d(6, 16, 5)
-        self.pool = nn.MaxPool2d(2, 2)
-        self.fc1 = nn.Linear(16 * 5 * 5, 120)
-        self.fc2 = nn.Linear(120, 84)
-        self.fc3 = nn.Linear(84, 10)
-
-    def forward(self, x):
-        x = self.pool(torch.relu(self.conv1(x)))
-        x = self.pool(torch.relu(self.conv2(x)))
-        x = torch.flatten(x, 1)
-        x = torch.relu(self.fc1(x))
-        x = torch.relu(self.fc2(x))
-        return self.fc3(x)
 
 
 class BnCNN(nn.Module):
