@@ -53,7 +53,7 @@ import torch.nn as nn
 
 # the sample architectures (MLP, LeNet) are the ones samples/export_samples.py exports
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "samples"))
-from export_samples import LeNet, MLP  # noqa: E402
+from export_samples import LeNet, MLP, randomize_batchnorm  # noqa: E402
 
 OPSET = 13
 SEED = 0
@@ -129,15 +129,7 @@ def build(name):
     ctor = MODELS[name][0]
     torch.manual_seed(SEED)
     model = ctor()
-    gen = torch.Generator().manual_seed(SEED + 1)
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            n = m.num_features
-            with torch.no_grad():
-                m.running_mean.copy_(torch.randn(n, generator=gen) * 0.5)
-                m.running_var.copy_(torch.rand(n, generator=gen) * 1.5 + 0.25)
-                m.weight.copy_(torch.rand(n, generator=gen) * 1.5 + 0.5)
-                m.bias.copy_(torch.randn(n, generator=gen) * 0.2)
+    randomize_batchnorm(model, torch.Generator().manual_seed(SEED + 1))
     model.eval()
     return model
 
