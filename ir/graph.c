@@ -22,8 +22,42 @@ Graph *ir_graph_new(void) {
 
 void ir_graph_free(Graph *g) {
   if (!g) return;
+  for (size_t k = 0; k < sizeof g->streams / sizeof g->streams[0]; k++)
+    if (g->streams[k].f) { /* left open by an ir_fail */
+      fclose(g->streams[k].f);
+      free(g->streams[k].buf);
+    }
   for (ArenaBlock *b = g->blocks, *nx; b; b = nx) { nx = b->next; free(b); }
   free(g);
+}
+
+FILE *ir_memstream_open(Graph *g) {
+  size_t k = 0, n = sizeof g->streams / sizeof g->streams[0];
+  while (k < n && g->streams[k].f) k++;
+  if (k == n) jtc_internal(__FILE__, __LINE__, "more than 8 memory streams open");
+  struct IrStream *s = &g->streams[k];
+  s->buf = NULL;
+  s->len = 0;
+  s->f = open_memstream(&s->buf, &s->len);
+  if (!s->f) ir_fail(g, "out of memory printing code");
+  return s->f;
+}
+
+char *ir_memstream_close(Graph *g, FILE *f, size_t *len) {
+  size_t k = 0, n = sizeof g->streams / sizeof g->streams[0];
+  while (k < n && g->streams[k].f != f) k++;
+  JTC_ASSERT(k < n);
+  struct IrStream *s = &g->streams[k];
+  if (fflush(f) != 0) ir_fail(g, "out of memory printing code"); /* still registered: ir_graph_free frees it */
+  char *text = ir_alloc(g, s->len + 1);                           /* (so does a failure here) */
+  memcpy(text, s->buf, s->len);
+  text[s->len] = 0;
+  if (len) *len = s->len;
+  fclose(s->f);
+  free(s->buf);
+  s->f = NULL;
+  s->buf = NULL;
+  return text;
 }
 
 void *ir_alloc(Graph *g, size_t n) {

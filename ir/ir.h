@@ -232,6 +232,9 @@ struct Graph {
   int64_t max_nodes;           /* 0: none; a node beyond it fails in its constructor (--max-nodes) */
   int64_t max_arena;           /* 0: none; an arena allocation beyond it fails (--max-bytes) */
   int64_t arena_bytes;         /* allocated by the arena so far */
+  /* memory streams of printers (ir_memstream_open; f NULL: a free slot). A slot never moves while
+   * its stream is open: the stream writes buf and len in place. ir_graph_free closes any left open. */
+  struct IrStream { FILE *f; char *buf; size_t len; } streams[8];
 };
 
 Graph *ir_graph_new(void);
@@ -239,6 +242,11 @@ void ir_graph_free(Graph *g);
 void *ir_alloc(Graph *g, size_t n);                 /* zeroed; fails cleanly on overflow */
 void *ir_alloc_array(Graph *g, size_t n, size_t size);
 char *ir_strdup(Graph *g, const char *s);
+/* A stream that prints to memory, for code printers. Close it with ir_memstream_close, which
+ * returns the text as an arena string; if an ir_fail unwinds past an open one, ir_graph_free
+ * closes and frees it, so a failing printer leaks nothing. At most 8 open at once. */
+FILE *ir_memstream_open(Graph *g);
+char *ir_memstream_close(Graph *g, FILE *f, size_t *len); /* len may be NULL */
 /* Report a user error "file: context: message" and unwind to g->on_error. */
 _Noreturn void ir_fail(Graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -697,17 +697,12 @@ typedef void (*BodyFn)(CgCtx *c, const Contraction *g, const bool *used);
 
 static char *capture(CgCtx *c, BodyFn fn, const Contraction *gm, const bool *used, int indent) {
   FILE *out = c->f;
-  char *text = NULL;
-  size_t len = 0;
-  c->f = open_memstream(&text, &len);
-  if (!c->f) ir_fail(c->g, "out of memory printing a GEMM kernel");
+  c->f = ir_memstream_open(c->g);
   c->indent = indent;
   fn(c, gm, used);
-  fclose(c->f);
+  char *text = ir_memstream_close(c->g, c->f, NULL);
   c->f = out;
-  char *copy = str_fmt(c->g, "%s", text);
-  free(text);
-  return copy;
+  return text;
 }
 
 static void ids_of(CgCtx *c, Ix **ids, int n) {

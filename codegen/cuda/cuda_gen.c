@@ -284,12 +284,10 @@ int cgcuda_write(Plan *pl, const CgOptions *o) {
   u.P = P;
   u.ks = ir_alloc_array(g, (size_t)pl->nkernels + 1, sizeof(CuKernel));
   /* kernels first, to memory: they decide which constants are read */
-  char *ktext = NULL;
   size_t klen = 0;
-  c->f = open_memstream(&ktext, &klen);
-  if (!c->f) { fprintf(stderr, "jtc: out of memory\n"); return -1; }
+  c->f = ir_memstream_open(g);
   for (int j = 0; j < pl->nkernels; j++) cu_print_kernel(c, j, &u.ks[j]);
-  fclose(c->f);
+  char *ktext = ir_memstream_close(g, c->f, &klen);
   for (int k = 0; k < g->noutputs; k++) c->ever_read[g->outputs[k]->id] = true;
   pl->const_bytes = 0;
   for (int i = 0; i < pl->nnodes; i++)
@@ -310,12 +308,9 @@ int cgcuda_write(Plan *pl, const CgOptions *o) {
     off = align256(off + g->outputs[k]->numel * (int64_t)dt_size(g->outputs[k]->dtype));
   }
   u.total = off > 256 ? off : 256;
-  if ((!u.w.embed && cg_write_weights_file(c, &u.w, o->weights_path)) || cg_write_header(c, o, header_extra(&u))) {
-    free(ktext);
-    return -1;
-  }
+  if ((!u.w.embed && cg_write_weights_file(c, &u.w, o->weights_path)) || cg_write_header(c, o, header_extra(&u))) return -1;
   FILE *f = fopen(o->c_path, "w");
-  if (!f) { fprintf(stderr, "jtc: cannot write %s\n", o->c_path); free(ktext); return -1; }
+  if (!f) { fprintf(stderr, "jtc: cannot write %s\n", o->c_path); return -1; }
   c->f = f;
   const char *p = o->prefix;
   print_front(&u, f);
@@ -349,7 +344,6 @@ int cgcuda_write(Plan *pl, const CgOptions *o) {
     cg_print_array(c, n, str_fmt(g, "%s_h_%s", p, cg_bufname(c, n)));
   }
   fwrite(ktext, 1, klen, f);
-  free(ktext);
   cg_api_tables(c, p);
   fprintf(f, "\nconst char *%s_last_error(void) { return %s_err; }\n", p, p);
   print_init_free(&u, f);

@@ -16,23 +16,18 @@
 
 /* ---- printing to memory ---- */
 
-typedef struct { FILE *saved; char *text; size_t len; } Capture;
+typedef struct { FILE *saved; } Capture;
 
 static void capture_begin(CgCtx *c, Capture *cap, int indent) {
   cap->saved = c->f;
-  cap->text = NULL;
-  cap->len = 0;
-  c->f = open_memstream(&cap->text, &cap->len);
-  if (!c->f) ir_fail(c->g, "out of memory printing a CUDA kernel");
+  c->f = ir_memstream_open(c->g);
   c->indent = indent;
 }
 
 static char *capture_end(CgCtx *c, Capture *cap) {
-  fclose(c->f);
+  char *text = ir_memstream_close(c->g, c->f, NULL);
   c->f = cap->saved;
-  char *copy = str_fmt(c->g, "%s", cap->text);
-  free(cap->text);
-  return copy;
+  return text;
 }
 
 
