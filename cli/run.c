@@ -83,7 +83,7 @@ static int read_npy(const char *path, char dtype[16], int *rank, int64_t dims[IR
     numel *= (size_t)v;
     s = end;
   }
-  size_t es = dtype[0] == 'f' && dtype[5] == '6' ? 8 : strstr(dtype, "64") ? 8 : strstr(dtype, "32") ? 4 : strstr(dtype, "16") ? 2 : 1;
+  size_t es = dt_size(dt_from_name(dtype, strlen(dtype)));
   *bytes = numel * es;
   *data = malloc(*bytes ? *bytes : 1);
   if (!*data || fread(*data, 1, *bytes, f) != *bytes) { snprintf(err, errlen, "%s: truncated data", path); free(*data); *data = NULL; goto out; }
@@ -144,7 +144,7 @@ static void *random_input(jtc_model *m, int k, uint64_t *rng) {
   size_t bytes = jtc_input_size(m, k);
   const char *t = jtc_input_dtype(m, k);
   unsigned char *p = calloc(1, bytes ? bytes : 1);
-  size_t es = !strcmp(t, "float64") || strstr(t, "64") ? 8 : strstr(t, "32") ? 4 : strstr(t, "16") ? 2 : 1;
+  size_t es = dt_size(dt_from_name(t, strlen(t)));
   for (size_t i = 0; p && i < bytes / es; i++) {
     *rng ^= *rng << 13, *rng ^= *rng >> 7, *rng ^= *rng << 17;
     double u = (double)(*rng >> 11) * 0x1p-53;

@@ -28,6 +28,11 @@ const char *dt_ctype(Dtype t) { return t < DT_COUNT ? dtypes[t].ctype : "void"; 
 const char *dt_ctype_compute(Dtype t) { return t < DT_COUNT ? dtypes[t].compute : "void"; }
 bool dt_is_float(Dtype t) { return t == DT_F32 || t == DT_F64 || t == DT_F16 || t == DT_BF16; }
 bool dt_is_int(Dtype t) { return t >= DT_I8 && t <= DT_U64; }
+Dtype dt_from_name(const char *s, size_t n) {
+  for (int d = 1; d < DT_COUNT; d++)
+    if (strlen(dt_name((Dtype)d)) == n && !memcmp(s, dt_name((Dtype)d), n)) return (Dtype)d;
+  return DT_UNDEF;
+}
 bool dt_is_signed(Dtype t) { return dt_is_float(t) || (t >= DT_I8 && t <= DT_I64); }
 
 Scalar sc_f(double v) {

@@ -31,6 +31,12 @@ void ir_graph_free(Graph *g) {
   free(g);
 }
 
+uint64_t ir_fnv1a(uint64_t h, const void *p, size_t n) {
+  const unsigned char *b = p;
+  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ULL;
+  return h;
+}
+
 FILE *ir_memstream_open(Graph *g) {
   size_t k = 0, n = sizeof g->streams / sizeof g->streams[0];
   while (k < n && g->streams[k].f) k++;

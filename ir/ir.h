@@ -49,6 +49,7 @@ const char *dt_ctype_compute(Dtype t); /* arithmetic type: f16/bf16 compute in "
 bool dt_is_float(Dtype t);         /* F32 F64 F16 BF16 */
 bool dt_is_int(Dtype t);           /* signed or unsigned integer, not bool */
 bool dt_is_signed(Dtype t);
+Dtype dt_from_name(const char *s, size_t n); /* the n bytes s as a dt_name ("float32"), or DT_UNDEF */
 
 /* A scalar of any dtype: floats use .f, integers and bool use .i (u64 as bits). */
 typedef struct { double f; int64_t i; } Scalar;
@@ -242,6 +243,10 @@ void ir_graph_free(Graph *g);
 void *ir_alloc(Graph *g, size_t n);                 /* zeroed; fails cleanly on overflow */
 void *ir_alloc_array(Graph *g, size_t n, size_t size);
 char *ir_strdup(Graph *g, const char *s);
+/* 64-bit FNV-1a of n bytes continuing from h (start with IR_FNV1A_BASIS): the checksum of
+ * .weights files and libjtc's cache key. */
+#define IR_FNV1A_BASIS 1469598103934665603ULL
+uint64_t ir_fnv1a(uint64_t h, const void *p, size_t n);
 /* A stream that prints to memory, for code printers. Close it with ir_memstream_close, which
  * returns the text as an arena string; if an ir_fail unwinds past an open one, ir_graph_free
  * closes and frees it, so a failing printer leaks nothing. At most 8 open at once. */

@@ -53,11 +53,6 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
   return code;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-  const unsigned char *b = p;
-  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ULL;
-  return h;
-}
 
 /* A whole file, malloc'ed; NULL if unreadable. */
 static unsigned char *slurp(const char *path, size_t *len) {
@@ -137,7 +132,7 @@ static bool entry_valid(const char *dir) {
   snprintf(path, sizeof path, "%s/model.so", dir);
   size_t len = 0;
   unsigned char *so = slurp(path, &len);
-  ok = so && len == bytes && fnv(1469598103934665603ULL, so, len) == hash;
+  ok = so && len == bytes && ir_fnv1a(IR_FNV1A_BASIS, so, len) == hash;
   free(so);
   return ok;
 }
@@ -217,7 +212,7 @@ static int build_entry(const char *model, const jtc_options *o, const char *cc, 
   size_t len = 0;
   unsigned char *so = slurp(line, &len);
   if (!so) return fail(err, errlen, JTC_ERR_COMPILER, "compiler '%s' wrote no %s", cc, line);
-  uint64_t h = fnv(1469598103934665603ULL, so, len);
+  uint64_t h = ir_fnv1a(IR_FNV1A_BASIS, so, len);
   free(so);
   snprintf(line, sizeof line, "%s/manifest", tmp);
   FILE *f = fopen(line, "w");
@@ -271,13 +266,13 @@ int jtc_load(const char *model_path, const jtc_options *o, jtc_model **out, char
   size_t mlen = 0, wlen = 0;
   unsigned char *mb = slurp(model_path, &mlen);
   if (!mb) return fail(err, errlen, JTC_ERR_MODEL, "%s: cannot read: %s", model_path, strerror(errno));
-  uint64_t key = fnv(1469598103934665603ULL, "jtc " JTC_VERSION, strlen("jtc " JTC_VERSION));
-  key = fnv(key, mb, mlen);
+  uint64_t key = ir_fnv1a(IR_FNV1A_BASIS, "jtc " JTC_VERSION, strlen("jtc " JTC_VERSION));
+  key = ir_fnv1a(key, mb, mlen);
   free(mb);
   if (o && o->weights) {
     unsigned char *wb = slurp(o->weights, &wlen);
     if (!wb) return fail(err, errlen, JTC_ERR_MODEL, "%s: cannot read: %s", o->weights, strerror(errno));
-    key = fnv(key, wb, wlen);
+    key = ir_fnv1a(key, wb, wlen);
     free(wb);
   }
   bool cuda = o && o->target && !strcmp(o->target, "cuda");
@@ -291,11 +286,11 @@ int jtc_load(const char *model_path, const jtc_options *o, jtc_model **out, char
            cuda ? "cuda" : "c", cuda && o->arch ? o->arch : "", cflags, o ? o->train : 0, o && o->loss ? o->loss : "", o && o->optimizer ? o->optimizer : "", o ? o->lr : 0,
            o ? o->momentum : 0, o ? o->weight_decay : 0, o ? o->nesterov : 0);
   for (int k = 0; o && k < o->nshapes; k++) snprintf(opts + strlen(opts), sizeof opts - strlen(opts), " shape=%s", o->shapes[k]);
-  key = fnv(key, opts, strlen(opts));
+  key = ir_fnv1a(key, opts, strlen(opts));
   snprintf(line, sizeof line, "%s --version 2>&1", cc); /* $CC may carry flags ("gcc -m32"): split by sh */
   int st = run_cmd(line, ver, sizeof ver);
   if (st == 127 || st < 0) return fail(err, errlen, JTC_ERR_COMPILER, "compiler '%s' not found: %s", cc, ver);
-  key = fnv(key, ver, strlen(ver));
+  key = ir_fnv1a(key, ver, strlen(ver));
   char rootbuf[2048], dir[2560], tmp[2560];
   const char *root = cache_root(o, rootbuf, sizeof rootbuf);
   if (!root) return fail(err, errlen, JTC_ERR_LOAD, "no cache directory: set JTC_CACHE_DIR or HOME");

@@ -123,10 +123,6 @@ void cg_print_array(CgCtx *c, const Node *n, const char *name) {
   fprintf(f, "%s};\n", n->numel ? "\n" : "0");
 }
 
-static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n) {
-  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ULL;
-  return h;
-}
 
 void cg_weights_layout(CgCtx *c, Weights *w) {
   const Plan *p = c->p;
@@ -140,12 +136,12 @@ void cg_weights_layout(CgCtx *c, Weights *w) {
   }
   w->bytes = off;
   static const unsigned char zeros[64];
-  uint64_t h = 1469598103934665603ULL;
+  uint64_t h = IR_FNV1A_BASIS;
   for (int i = 0; i < p->nnodes; i++) {
     Node *n = p->nodes[i];
     if (!cg_is_array_const(c, n)) continue;
     size_t bytes = (size_t)n->numel * dt_size(n->dtype), pad = ((bytes + 63) & ~(size_t)63) - bytes;
-    h = fnv1a(fnv1a(h, n->data, bytes), zeros, pad);
+    h = ir_fnv1a(ir_fnv1a(h, n->data, bytes), zeros, pad);
   }
   w->hash = h;
 }

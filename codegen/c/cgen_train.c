@@ -75,18 +75,14 @@ static void layout_state(Graph *g, Plan *inf, Plan *tr, StateLayout *s, CgCtx *c
   }
 }
 
-static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n) {
-  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ULL;
-  return h;
-}
 
 /* The initial model state as a .weights file (header, payload, name table). */
 static int write_initial_weights(const StateLayout *s, const char *path) {
   static const unsigned char zeros[64];
-  uint64_t h = 1469598103934665603ULL;
+  uint64_t h = IR_FNV1A_BASIS;
   for (int i = 0; i < s->nmodel; i++) {
     int64_t b = node_bytes(s->nodes[i]), pad = align64(b ? b : 1) - b;
-    h = fnv1a(fnv1a(h, s->nodes[i]->data, (size_t)b), zeros, (size_t)pad);
+    h = ir_fnv1a(ir_fnv1a(h, s->nodes[i]->data, (size_t)b), zeros, (size_t)pad);
   }
   FILE *f = fopen(path, "wb");
   if (!f) { fprintf(stderr, "jtc: cannot write %s\n", path); return -1; }

@@ -98,11 +98,10 @@ static uint64_t le(const uint8_t *p, int bytes) {
 static void load_jtc_weights(JtCtx *c, const uint8_t *buf, size_t len, JtpyWeights *w) {
   c->part = ".weights";
   if (len < 24) jt_fail(c, -1, "truncated .weights header");
-  uint64_t size = le(buf + 8, 8), hash = le(buf + 16, 8), h = 1469598103934665603ULL;
+  uint64_t size = le(buf + 8, 8), hash = le(buf + 16, 8);
   if (size > len - 24) jt_fail(c, 8, "payload of %llu bytes, the file has %zu", (unsigned long long)size, len - 24);
   const uint8_t *pay = buf + 24;
-  for (uint64_t i = 0; i < size; i++) h = (h ^ pay[i]) * 1099511628211ULL;
-  if (h != hash) jt_fail(c, 16, "checksum mismatch (corrupted)");
+  if (ir_fnv1a(IR_FNV1A_BASIS, pay, (size_t)size) != hash) jt_fail(c, 16, "checksum mismatch (corrupted)");
   size_t at = 24 + (size_t)size;
 #define NEED(n, what) \
   if ((n) > len - at) jt_fail(c, (int64_t)at, "truncated %s", what)
@@ -120,9 +119,7 @@ static void load_jtc_weights(JtCtx *c, const uint8_t *buf, size_t len, JtpyWeigh
     uint64_t off = le(buf + at, 8), tl = le(buf + at + 8, 4);
     at += 12;
     NEED(tl, "dtype name");
-    o->dtype = DT_UNDEF;
-    for (int d = 1; d < DT_COUNT; d++)
-      if (strlen(dt_name((Dtype)d)) == tl && !memcmp(buf + at, dt_name((Dtype)d), tl)) o->dtype = (Dtype)d;
+    o->dtype = dt_from_name((const char *)buf + at, (size_t)tl);
     if (o->dtype == DT_UNDEF) jt_fail(c, (int64_t)at, "unknown dtype in the name table");
     at += tl;
     NEED(4, "rank");
