@@ -4,7 +4,7 @@ CC       ?= cc
 B        ?= build
 OPT      ?= -O2 -g
 CFLAGS   += $(OPT) -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -I$(B)/gen
-LDLIBS   += -lprotobuf-c -lm -ldl
+LDLIBS   += -lprotobuf-c -lcjson -lm -ldl
 PYTHON   ?= /usr/bin/python3
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 
@@ -60,7 +60,7 @@ $(B)/libjtc.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 $(B)/libjtc.so: $(PIC_OBJ)
-	$(CC) $(CFLAGS) -shared $^ -lprotobuf-c -lm -ldl -o $@
+	$(CC) $(CFLAGS) -shared $^ -lprotobuf-c -lcjson -lm -ldl -o $@
 
 $(B)/tests/%: tests/unit/%.c $(B)/libjtc_core.a
 	@mkdir -p $(dir $@)
@@ -130,7 +130,7 @@ install: all
 	install -m 644 $(B)/libjtc.a $(DESTDIR)$(PREFIX)/lib/libjtc.a
 	install -m 755 $(B)/libjtc.so $(DESTDIR)$(PREFIX)/lib/libjtc.so
 	install -m 644 include/jtc.h $(DESTDIR)$(PREFIX)/include/jtc.h
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: jtc\nDescription: jtc, a deep-learning model compiler, as a library (load-time compilation)\nVersion: %s\nLibs: -L$${libdir} -ljtc\nLibs.private: -lprotobuf-c -lm -ldl\nCflags: -I$${includedir}\n' \
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: jtc\nDescription: jtc, a deep-learning model compiler, as a library (load-time compilation)\nVersion: %s\nLibs: -L$${libdir} -ljtc\nLibs.private: -lprotobuf-c -lcjson -lm -ldl\nCflags: -I$${includedir}\n' \
 	  '$(PREFIX)' "$$(sed -n 's/^#define JTC_VERSION "\(.*\)".*/\1/p' codegen/c/cgen.h)" >$(DESTDIR)$(PREFIX)/lib/pkgconfig/jtc.pc
 .PHONY: install
 

@@ -1,7 +1,7 @@
 /* jit_example.c: load a model with libjtc (include/jtc.h) and run it: the first
  * load compiles it into the cache, later loads reuse the object.
  *
- *   cc -std=c11 -Iinclude samples/jit/jit_example.c build/libjtc.a -lprotobuf-c -lm -ldl -o jit_example
+ *   cc -std=c11 -Iinclude samples/jit/jit_example.c build/libjtc.a -lprotobuf-c -lcjson -lm -ldl -o jit_example
  *   ./jit_example MODEL.onnx [--train LOSS]
  *
  * Inputs are a fixed ramp (float32 inputs only). With --train (mse or

@@ -41,7 +41,7 @@ SH
 chmod +x "$W/cc-count" "$W/cc-other" "$W/cc-fail"
 builds() { if [ -f "$W/count" ]; then wc -l <"$W/count" | tr -d ' '; else echo 0; fi; }
 
-if ! $REAL_CC -std=c11 -Wall -Wextra -Werror -Iinclude samples/jit/jit_example.c "$B/libjtc.a" -lprotobuf-c -lm -ldl \
+if ! $REAL_CC -std=c11 -Wall -Wextra -Werror -Iinclude samples/jit/jit_example.c "$B/libjtc.a" -lprotobuf-c -lcjson -lm -ldl \
      -o "$W/jit" 2>"$W/log" ||
    ! $REAL_CC -std=c11 -Wall -Wextra -Werror -Iinclude samples/jit/jit_example.c -L"$B" -ljtc -Wl,-rpath,"$(cd "$B" && pwd)" \
      -o "$W/jit_so" 2>>"$W/log"; then
