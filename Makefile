@@ -108,9 +108,13 @@ test: all unit
 # Latency benchmark, jtc vs ONNX Runtime vs PyTorch (bench/README.md; not part
 # of `make test`). onnxruntime comes from PyPI into a venv over Debian's python,
 # once. BENCH_ARGS passes options to bench.py, e.g. BENCH_ARGS="--only resnet18".
+# Then the samples' microcontroller flash/RAM/stack, jtc --embedded vs emx-onnx-cgen
+# (bench/mcu_sizes.sh; emx-onnx-cgen from PyPI into its own venv, once).
 # Then Fashion-MNIST training, jtc vs PyTorch, one epoch per seed 1, 2, 3 (about 20
 # minutes; BENCH_TRAIN_ARGS="--seeds 1 --steps 200" for a quick look).
 BENCH_VENV ?= $(B)/bench/venv
+# emx-onnx-cgen needs a newer onnx than Debian's: its own venv
+EMX_VENV   ?= $(B)/bench/emx-venv
 bench: $(B)/jtc
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv --system-site-packages $(BENCH_VENV) \
 	  || { echo "bench: cannot create a venv: apt-get install python3-venv"; exit 1; }
@@ -119,6 +123,9 @@ bench: $(B)/jtc
 	-$(PYTHON) bench/export_models.py $(B)/bench/models
 	$(BENCH_VENV)/bin/python bench/bench.py --jtc $(B)/jtc --models $(B)/bench/models \
 	  --work $(B)/bench/work --json $(B)/bench/results.json $(BENCH_ARGS)
+	@test -x $(EMX_VENV)/bin/emx-onnx-cgen || { $(PYTHON) -m venv $(EMX_VENV) && $(EMX_VENV)/bin/pip install -q \
+	  --retries 1 --timeout 30 emx-onnx-cgen; } || echo "bench: emx-onnx-cgen not installed: its MCU rows are left out"
+	B=$(B) EMX=$(EMX_VENV)/bin/emx-onnx-cgen sh bench/mcu_sizes.sh
 	$(PYTHON) bench/train_bench.py --build $(B) $(BENCH_TRAIN_ARGS)
 .PHONY: bench
 

@@ -23,6 +23,8 @@ static const char usage[] =
   "  --target=c|cuda      C11 + optional OpenMP (default), or one CUDA file for nvcc (whatever FILE's name)\n"
   "  --arch=LIST          CUDA: GPUs the build line in the file's first comment targets (default sm_87,sm_90)\n"
   "  --cuda-graph         CUDA: replay the launch sequence as a CUDA graph\n"
+  "  --embedded           C for microcontrollers: no malloc, stdio, file I/O or OpenMP; weights as\n"
+  "                       const arrays, STEM_run_with_arena(inputs, outputs, arena) beside STEM_run\n"
   "  --name PREFIX        symbol prefix of the generated API (default: the output's stem)\n"
   "  --shape NAME=D0,D1   pin the dims of graph input NAME (repeatable)\n"
   "  --bind NAME=FILE.pb  make graph input NAME a constant read from a TensorProto file (repeatable)\n"
@@ -58,7 +60,7 @@ int main(int argc, char **argv) {
   OnnxShapeOverride shapes[MAX_SHAPES];
   OnnxBind binds[MAX_SHAPES], seqs[MAX_SHAPES];
   int nshapes = 0, nbinds = 0, nseqs = 0;
-  bool quiet = false, naive = false, cuda_graph = false;
+  bool quiet = false, naive = false, cuda_graph = false, embedded = false;
   WeightsMode wmode = WEIGHTS_AUTO;
   const char *weights = NULL;
   if (argc == 3 && !strcmp(argv[1], "inspect")) return jtpy_inspect(argv[2], stdout) ? 1 : 0;
@@ -94,6 +96,7 @@ int main(int argc, char **argv) {
       arch = a + 7;
     }
     else if (!strcmp(a, "--cuda-graph")) cuda_graph = true;
+    else if (!strcmp(a, "--embedded")) embedded = true;
     else if (!strcmp(a, "--shape") || !strncmp(a, "--shape=", 8)) {
       const char *v = a[7] == '=' ? a + 8 : (++i < argc ? argv[i] : NULL);
       if (!v) usage_error("%s needs NAME=D0,D1,...", "--shape");
@@ -150,12 +153,15 @@ int main(int argc, char **argv) {
   if (!cuda && strcmp(target, "c") != 0) usage_error("unknown target '%s' (c, cuda)", target);
   if (cuda && naive) usage_error("%s", "--naive applies to --target=c");
   if (!cuda && cuda_graph) usage_error("%s", "--cuda-graph applies to --target=cuda");
+  if (embedded && cuda) usage_error("%s", "--embedded applies to --target=c");
+  if (embedded && wmode == WEIGHTS_FILE) usage_error("%s", "--embedded keeps weights in the source (no --external-weights)");
   if (!out && !dump) usage_error("%s", "no output: give -o FILE (or --dump-ir)");
   if (name && !args_is_identifier(name)) usage_error("--name '%s' is not a C identifier", name);
   const char *twhy = args_train_check(&ta);
   if (twhy) usage_error("%s", twhy);
   if (ta.train && cuda) usage_error("%s", "--train builds C only for now (no --target=cuda)");
   if (ta.train && naive) usage_error("%s", "--train does not take --naive");
+  if (ta.train && embedded) usage_error("%s", "--train does not take --embedded");
 
   char cmd[1024] = "jtc";
   for (int i = 1; i < argc && strlen(cmd) + strlen(argv[i]) + 2 < sizeof cmd; i++) {
@@ -163,6 +169,7 @@ int main(int argc, char **argv) {
     strcat(cmd, argv[i]);
   }
   CompileOptions co = {.model = model, .out = out, .prefix = name, .command = cmd, .cuda = cuda, .cuda_graph = cuda_graph,
+                       .embedded = embedded,
                        .naive = naive, .quiet = quiet, .arch = arch, .shapes = shapes, .nshapes = nshapes,
                        .binds = binds, .nbinds = nbinds, .seqs = seqs, .nseqs = nseqs, .weights = weights,
                        .wmode = wmode, .embed_limit = embed_limit, .max_bytes = max_bytes, .max_nodes = max_nodes,

@@ -115,6 +115,7 @@ int jtc_compile(const CompileOptions *o, char *err, size_t errlen) {
   FILE *dump = o->dump_file ? o->dump_file : stdout;
   Plan *p = o->cuda ? pass_run_gpu(g, tg ? NULL : o->dump, dump)
             : o->naive ? pass_run_naive(g, o->dump, dump)
+            : o->embedded ? pass_run_embedded(g, o->dump, dump)
                        : pass_run_all(g, tg ? NULL : o->dump, dump);
   Plan *tp = p && tg ? pass_run_all(tg, o->dump, dump) : NULL; /* --dump-ir shows the training step */
   int rc = 0;
@@ -133,7 +134,7 @@ int jtc_compile(const CompileOptions *o, char *err, size_t errlen) {
       rc = 2;
     } else {
       CgOptions co = {o->out, h, w, prefix, o->command ? o->command : "jtc", o->model, o->wmode, o->embed_limit,
-                      o->cuda ? o->arch : NULL, o->cuda_graph};
+                      o->cuda ? o->arch : NULL, o->cuda_graph, o->embedded};
       size_t olen = strlen(o->out);
       if (o->cuda && !(olen > 3 && !strcmp(o->out + olen - 3, ".cu")))
         fprintf(stderr, "jtc: --target=cuda: %s holds CUDA source; build it with nvcc -x cu (the line in its first comment)\n",

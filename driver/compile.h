@@ -16,6 +16,7 @@ typedef struct {
   const char *prefix;         /* symbol prefix; NULL: from out's stem */
   const char *command;        /* the command line, for the front matter (NULL: "jtc") */
   bool cuda, cuda_graph, naive, quiet;
+  bool embedded;              /* C for microcontrollers (CgOptions.embedded) */
   const char *arch;           /* CUDA: sm_XX list for the build line */
   const OnnxShapeOverride *shapes; int nshapes;
   const OnnxBind *binds; int nbinds;

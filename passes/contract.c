@@ -310,7 +310,7 @@ void pass_contract(Plan *p) {
   Graph *g = p->g;
   p->gemm_scratch_floats = 0;
   p->gemm_ct_floats = 0;
-  if (p->naive) return;
+  if (p->naive || p->embedded) return;
   int64_t a_runtime = 0, slice = 0;
   for (int j = 0; j < p->nkernels; j++) {
     Kernel *k = &p->kernels[j];

@@ -85,6 +85,7 @@ typedef struct {
   int64_t gemm_ct_floats;      /* the largest transposed result (after the A region) */
   bool naive;                  /* --naive: no epilogue fusion, GEMMs or row loops (the reference schedule) */
   bool gpu;                    /* --target=cuda: GEMMs keep their operands as they are (no packing, no C^T), no row loops */
+  bool embedded;               /* --embedded: no packed GEMMs (their scratch costs a microcontroller's RAM; no SIMD to pay it back) */
 } Plan;
 
 typedef struct {
@@ -103,6 +104,8 @@ Plan *pass_run_all(Graph *g, const char *dump_after, FILE *dump);
 Plan *pass_run_naive(Graph *g, const char *dump_after, FILE *dump);
 /* The schedule for the CUDA printer (Plan.gpu). */
 Plan *pass_run_gpu(Graph *g, const char *dump_after, FILE *dump);
+/* The schedule for --embedded C (Plan.embedded). */
+Plan *pass_run_embedded(Graph *g, const char *dump_after, FILE *dump);
 void pass_dump(FILE *f, const Plan *p, const char *title);
 /* Verify the graph's invariants (kinds, arity, shapes, map ranks); internal error on failure. */
 void pass_verify(const Plan *p, const char *after);

@@ -100,13 +100,14 @@ void pass_dump(FILE *f, const Plan *p, const char *title) {
   }
 }
 
-static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive, bool gpu);
+static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive, bool gpu, bool embedded);
 
-Plan *pass_run_all(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, false, false); }
-Plan *pass_run_naive(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, true, false); }
-Plan *pass_run_gpu(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, false, true); }
+Plan *pass_run_all(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, false, false, false); }
+Plan *pass_run_naive(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, true, false, false); }
+Plan *pass_run_gpu(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, false, true, false); }
+Plan *pass_run_embedded(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, false, false, true); }
 
-static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive, bool gpu) {
+static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive, bool gpu, bool embedded) {
   jmp_buf jb;
   jmp_buf *saved = g->on_error;
   g->on_error = &jb;
@@ -115,6 +116,7 @@ static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive, bool 
   p->g = g;
   p->naive = naive;
   p->gpu = gpu;
+  p->embedded = embedded;
   if (setjmp(jb)) {
     g->on_error = saved;
     return NULL;

@@ -59,7 +59,8 @@
  *
  * Scratch: the caller passes scratch memory (no malloc here); it needs
  * jtc_gemm_scratch_bytes(N, K, T) bytes to run on up to T threads (any
- * alignment; the slices are aligned inside). With _OPENMP, jtc_gemm splits C
+ * alignment; the slices are aligned inside). With _OPENMP (unless JTC_NO_OPENMP,
+ * which jtc --embedded output defines), jtc_gemm splits C
  * over min(T, omp_get_max_threads()) threads (static: column strips when there
  * are many, else 12-row panels), each packing into its own slice; inside an
  * active parallel region it runs serially. No global mutable state.
@@ -78,7 +79,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#ifdef _OPENMP
+#if defined(_OPENMP) && !defined(JTC_NO_OPENMP)
 #include <omp.h>
 #endif
 
@@ -621,7 +622,7 @@ JTC_GEMM_FN int jtc_gemm(int64_t M, int64_t N, int64_t K, const float *Ap, jtc_p
   if (!scratch || scratch_bytes < skip + need) return -1;
   float *Bp = (float *)base;
   int64_t tmax = (int64_t)((scratch_bytes - skip) / need);
-#ifdef _OPENMP
+#if defined(_OPENMP) && !defined(JTC_NO_OPENMP)
   int64_t nstrips = (N + JTC_GEMM_NR - 1) / JTC_GEMM_NR, npanels = (M + JTC_GEMM_PANEL - 1) / JTC_GEMM_PANEL;
   int64_t nt = omp_in_parallel() ? 1 : omp_get_max_threads();
   double flops = 2.0 * (double)M * (double)N * (double)K;

@@ -135,6 +135,9 @@ if "$JTC" --list-ops | grep -q '^Conv (opset'; then ok list-ops; else bad list-o
 # the name does not say CUDA; the build line for --arch in the first comment
 expect usage-bad-arch 2 "bad --arch" "$JTC" $M --target=cuda --arch=compute_87 -o "$T/a.cu"
 expect usage-graph-on-c 2 "applies to --target=cuda" "$JTC" $M --cuda-graph -o "$T/a.c"
+expect usage-embedded-cuda 2 "embedded applies to --target=c" "$JTC" $M --embedded --target=cuda -o "$T/a.cu"
+expect usage-embedded-external 2 "no --external-weights" "$JTC" $M --embedded --external-weights -o "$T/a.c"
+expect usage-embedded-train 2 "train does not take --embedded" "$JTC" $M --embedded --train --loss=mse --lr=0.1 -o "$T/a.c"
 expect usage-naive-on-cuda 2 "applies to --target=c" "$JTC" $M --target=cuda --naive -o "$T/a.cu"
 expect cuda-dot-cu 0 "wrote" "$JTC" $M --target=cuda -o "$T/g.cu"
 if grep -q 'holds CUDA source' "$T/err"; then bad cuda-dot-cu-quiet "a notice for a .cu name"; else ok cuda-dot-cu-quiet; fi

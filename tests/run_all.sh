@@ -15,6 +15,16 @@
 #             only the tests it names run (one per line: name or suite/name).
 #   cuda-samples, cuda-debian   the same through the CUDA target, its kernels run by
 #             the emulator tests/cuda/cuda_emu.h (conform --target cuda)
+#   native    samples and models built with -O2 -march=native -fopenmp: the AVX-512/AVX2
+#             GEMM micro-kernels and OpenMP threads end to end (the suites above build for
+#             baseline x86-64, which runs the portable scalar micro-kernel)
+#   aarch64   samples, models and the Debian set cross-compiled by aarch64-linux-gnu-gcc
+#             (-static; NEON micro-kernels) and run under qemu-aarch64; aarch64-scalar: the
+#             samples and models again with -DJTC_GEMM_SCALAR (the portable fallback)
+#   embedded  samples built by `jtc --embedded`: on the host through the harness, then
+#             tests/embedded/run.sh (Cortex-M4/M7 builds run under qemu-system-arm)
+#   stable    tests/stable/run.sh: every output file byte-identical across working folders
+#             and environment sizes
 #   train     tests/train/run.sh: jtc --train against PyTorch (3 steps of SGD/Adam on an MLP,
 #             LeNet and a BatchNorm CNN), and 200 Fashion-MNIST steps under a loss bound
 #   libjtc    tests/lib/run.sh: load-time compilation and its cache (key, corruption,
@@ -153,6 +163,24 @@ else
   suite debian $DEBIAN_SET
 fi
 
+# The generated code's other builds: -march=native with OpenMP; aarch64 under qemu-user.
+MODEL_SET=
+[ -d "$B/models/resnet18" ] && MODEL_SET="--root $B/models"
+# shellcheck disable=SC2086
+JTC_CFLAGS="-std=c11 -O2 -march=native -Wall -Wextra -Werror" JTC_OPENMP=1 suite native samples/mlp samples/lenet $MODEL_SET
+if command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && command -v qemu-aarch64 >/dev/null 2>&1; then
+  A64="-std=c11 -O1 -Wall -Wextra -Werror -static"
+  # shellcheck disable=SC2086
+  CC=aarch64-linux-gnu-gcc JTC_CFLAGS="$A64" JTC_RUNNER=qemu-aarch64 suite aarch64 samples/mlp samples/lenet $MODEL_SET ${DEBIAN_SET:-}
+  # shellcheck disable=SC2086
+  CC=aarch64-linux-gnu-gcc JTC_CFLAGS="$A64 -DJTC_GEMM_SCALAR" JTC_RUNNER=qemu-aarch64 suite aarch64-scalar samples/mlp samples/lenet $MODEL_SET
+else
+  echo "== aarch64"
+  echo "SKIP aarch64: aarch64-linux-gnu-gcc or qemu-aarch64 is not installed (Debian: gcc-aarch64-linux-gnu qemu-user)"
+  count 0 0 1
+fi
+JTC_FLAGS=--embedded suite samples-embedded samples/mlp samples/lenet
+
 # The CUDA target (codegen/cuda). Every sample and conformance test again, through the
 # generated .cu built by the host C++ compiler against tests/cuda/cuda_emu.h, which runs
 # its kernels on the CPU with CUDA's semantics; each passing test's source is kept
@@ -178,6 +206,8 @@ run_script() {
 
 run_script train env B="$B" PYTHON="$PYTHON" sh tests/train/run.sh
 run_script libjtc env B="$B" PYTHON="$PYTHON" sh tests/lib/run.sh
+run_script embedded env B="$B" PYTHON="$PYTHON" sh tests/embedded/run.sh
+run_script stable env B="$B" sh tests/stable/run.sh
 
 NVCC=${NVCC:-$(command -v nvcc || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; })}
 if [ -z "$NVCC" ]; then

@@ -264,7 +264,14 @@ int cg_write_header(CgCtx *c, const CgOptions *o, const char *extra) {
           cg_comment_safe(g, cg_basename(o->model)));
   fprintf(f, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", P, P);
   fprintf(f, "#define %s_NUM_INPUTS  %d\n#define %s_NUM_OUTPUTS %d\n", P, g->ninputs, P, g->noutputs);
-  fprintf(f, "#define %s_ARENA_BYTES %" PRId64 " /* activations, in one static buffer */\n\n", P, c->p->arena_bytes);
+  fprintf(f, "#define %s_ARENA_BYTES %" PRId64 " /* activations, in one %s */\n", P, c->p->arena_bytes,
+          o->embedded ? "buffer (static, or the caller's: see _run_with_arena)" : "static buffer");
+  fprintf(f, "#define %s_CONST_BYTES %" PRId64 " /* weights and other constants */\n", P, c->p->const_bytes);
+  for (int k = 0; k < g->ninputs; k++)
+    fprintf(f, "#define %s_INPUT%d_BYTES %" PRId64 "\n", P, k, g->inputs[k]->numel * (int64_t)dt_size(g->inputs[k]->dtype));
+  for (int k = 0; k < g->noutputs; k++)
+    fprintf(f, "#define %s_OUTPUT%d_BYTES %" PRId64 "\n", P, k, g->outputs[k]->numel * (int64_t)dt_size(g->outputs[k]->dtype));
+  fputc('\n', f);
   for (int k = 0; k < g->ninputs; k++) print_shape_comment(f, "input", k, g->inputs[k]->name, g->inputs[k], g);
   for (int k = 0; k < g->noutputs; k++) print_shape_comment(f, "output", k, g->output_names[k], g->outputs[k], g);
   int ni = g->ninputs ? g->ninputs : 1, no = g->noutputs ? g->noutputs : 1;
@@ -277,14 +284,25 @@ int cg_write_header(CgCtx *c, const CgOptions *o, const char *extra) {
   fprintf(f, "extern const char  *const %s_input_dtypes[%d], *const %s_output_dtypes[%d];\n", p, ni, p, no);
   fprintf(f, "extern const int64_t      %s_input_shapes[%d][%d], %s_output_shapes[%d][%d];\n\n", p, ni, IR_MAX_RANK + 1, p, no,
           IR_MAX_RANK + 1);
-  fprintf(f, "/* Load weights: NULL uses embedded weights or the file named at compile time. 0 = ok. */\n");
-  fprintf(f, "int  %s_init(const char *weights_path);\n", p);
-  fprintf(f, "/* Run once: inputs and outputs in graph order, dense row-major. 0 = ok. */\n");
-  fprintf(f, "int  %s_run(const void *const inputs[], void *const outputs[]);\n", p);
+  if (o->embedded) {
+    fprintf(f, "/* Weights are const arrays in this file (flash); %s_init does nothing and returns 0. */\n", p);
+    fprintf(f, "int  %s_init(const char *weights_path);\n", p);
+    fprintf(f, "/* Run once: inputs and outputs in graph order, dense row-major. 0 = ok. Uses a static\n"
+               " * arena of %s_ARENA_BYTES; build with -D%s_NO_STATIC_ARENA to leave it (and this) out. */\n", P, P);
+    fprintf(f, "int  %s_run(const void *const inputs[], void *const outputs[]);\n", p);
+    fprintf(f, "/* The same with the caller's arena: %s_ARENA_BYTES bytes, 8-byte aligned (64 is best),\n"
+               " * not shared with a concurrent run. */\n", P);
+    fprintf(f, "int  %s_run_with_arena(const void *const inputs[], void *const outputs[], void *arena);\n", p);
+  } else {
+    fprintf(f, "/* Load weights: NULL uses embedded weights or the file named at compile time. 0 = ok. */\n");
+    fprintf(f, "int  %s_init(const char *weights_path);\n", p);
+    fprintf(f, "/* Run once: inputs and outputs in graph order, dense row-major. 0 = ok. */\n");
+    fprintf(f, "int  %s_run(const void *const inputs[], void *const outputs[]);\n", p);
+  }
   fprintf(f, "void %s_free(void);\n", p);
   fprintf(f, "/* Why the last call failed, or \"\". */\nconst char *%s_last_error(void);\n", p);
   if (extra) fputs(extra, f);
-  else
+  else if (!o->embedded)
     fprintf(f, "\n#ifdef %s_PROFILE /* built with -D%s_PROFILE: per kernel, mean ms per run, slowest first */\n"
                "#include <stdio.h>\nvoid %s_profile_print(FILE *f);\n#endif\n", P, P, p);
   fprintf(f, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
@@ -397,7 +415,7 @@ void cg_declare_buffers(CgCtx *c, const char *p) {
     case BUF_OUTPUT:
       if (n->kind != NODE_LEAF) fprintf(f, "  %s *%s = (%s *)outputs[%d];\n", t, c->names[n->id], t, cg_first_output(g, n));
       break;
-    case BUF_ARENA: fprintf(f, "  %s *%s = (%s *)(%s_arena + %" PRId64 ");\n", t, c->names[n->id], t, p, n->offset); break;
+    case BUF_ARENA: fprintf(f, "  %s *%s = (%s *)(%s + %" PRId64 ");\n", t, c->names[n->id], t, c->arena, n->offset); break;
     default: break;
     }
   }
@@ -425,8 +443,20 @@ void cg_print_calls(CgCtx *c, const char *p, bool prof) {
 void cg_print_run(CgCtx *c, const char *p, bool need_blob, const char *ready) {
   Graph *g = c->g;
   FILE *f = c->f;
-  cg_print_profiler(c, p);
-  fprintf(f, "\nint %s_run(const void *const inputs[], void *const outputs[]) {\n", p);
+  if (c->serial) { /* --embedded: <p>_run_with_arena; <p>_run passes the static arena */
+    char P[64];
+    cg_upper(P, p, sizeof P);
+    if (c->p->arena_bytes) fprintf(f, "\n#ifndef %s_NO_STATIC_ARENA\nstatic _Alignas(64) unsigned char %s_arena[%s_ARENA_BYTES];\n", P, p, P);
+    else fprintf(f, "\n#ifndef %s_NO_STATIC_ARENA\n", P);
+    fprintf(f, "int %s_run(const void *const inputs[], void *const outputs[]) {\n  return %s_run_with_arena(inputs, outputs, %s);\n}\n#endif\n",
+            p, p, c->p->arena_bytes ? str_fmt(g, "%s_arena", p) : "NULL");
+    fprintf(f, "\nint %s_run_with_arena(const void *const inputs[], void *const outputs[], void *arena) {\n", p);
+    fputs(c->p->arena_bytes ? "  unsigned char *const arena_ = (unsigned char *)arena;\n" : "  (void)arena;\n", f);
+    c->arena = "arena_";
+  } else {
+    cg_print_profiler(c, p);
+    fprintf(f, "\nint %s_run(const void *const inputs[], void *const outputs[]) {\n", p);
+  }
   if (need_blob || ready)
     fprintf(f, "  if (!%s) {\n    snprintf(%s_err, sizeof %s_err, \"%s_run: weights not loaded (call %s_init first)\");\n    return -1;\n  }\n",
             ready ? ready : str_fmt(g, "%s_blob", p), p, p, p, p);
@@ -434,7 +464,7 @@ void cg_print_run(CgCtx *c, const char *p, bool need_blob, const char *ready) {
     fprintf(f, "  %s_err[0] = 0;\n", p);
   cg_declare_buffers(c, p);
   if (g->noutputs == 0) fprintf(f, "  (void)outputs;\n");
-  cg_print_calls(c, p, true);
+  cg_print_calls(c, p, !c->serial);
   /* outputs that are inputs, constants, or repeated: copy */
   for (int k = 0; k < g->noutputs; k++) {
     Node *n = g->outputs[k];
@@ -489,6 +519,8 @@ void cg_ctx_init(CgCtx *c, Plan *pl, const CgOptions *o) {
   for (int i = 0; i < pl->nnodes; i++) c->by_id[pl->nodes[i]->id] = pl->nodes[i];
   c->prefix = o->prefix;
   c->sym = "";
+  c->serial = o->embedded;
+  c->arena = str_fmt(g, "%s_arena", o->prefix);
   c->kparams = ir_alloc_array(g, (size_t)pl->nkernels + 1, sizeof(const Node **));
   c->nkparams = ir_alloc_array(g, (size_t)pl->nkernels + 1, sizeof(int));
   for (int i = 0; i < pl->nnodes; i++) {
@@ -513,7 +545,7 @@ int cgc_write(Plan *pl, const CgOptions *o) {
   for (int i = 0; i < pl->nnodes; i++)
     if (cg_is_array_const(c, pl->nodes[i])) pl->const_bytes += pl->nodes[i]->numel * (int64_t)dt_size(pl->nodes[i]->dtype);
   Weights w = {0};
-  w.embed = o->weights == WEIGHTS_EMBED || (o->weights == WEIGHTS_AUTO && pl->const_bytes <= o->embed_limit);
+  w.embed = o->embedded || o->weights == WEIGHTS_EMBED || (o->weights == WEIGHTS_AUTO && pl->const_bytes <= o->embed_limit);
   cg_weights_layout(c, &w);
   if ((!w.embed && cg_write_weights_file(c, &w, o->weights_path)) || cg_write_header(c, o, NULL)) return -1;
   c->f = fopen(o->c_path, "w");
@@ -525,20 +557,29 @@ int cgc_write(Plan *pl, const CgOptions *o) {
   fprintf(f, ".\n * Command: %s\n", cg_comment_safe(g, o->command ? o->command : "jtc"));
   fprintf(f, " * %d kernels, arena %" PRId64 " bytes, constants %" PRId64 " bytes (%s).\n", pl->nkernels, pl->arena_bytes,
           pl->const_bytes, w.embed ? "embedded" : "loaded from the .weights file");
-  fprintf(f, " * Build: cc -std=c11 -O2 [-fopenmp] -c %s */\n", cg_basename(o->c_path));
-  fprintf(f, "#include \"%s\"\n\n#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <string.h>\n", cg_basename(o->h_path));
+  if (o->embedded) /* no stdio, malloc, files or threads: weights in flash, one arena */
+    fprintf(f, " * Embedded: no malloc, stdio, file I/O or OpenMP; weights are const arrays.\n"
+               " * Build: arm-none-eabi-gcc -std=c11 -O2 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -c %s */\n",
+            cg_basename(o->c_path));
+  else
+    fprintf(f, " * Build: cc -std=c11 -O2 [-fopenmp] -c %s */\n", cg_basename(o->c_path));
+  fprintf(f, "#include \"%s\"\n\n#include <math.h>\n#include <stdint.h>\n%s#include <string.h>\n", cg_basename(o->h_path),
+          o->embedded ? "" : "#include <stdio.h>\n");
   if (!w.embed) fprintf(f, "#include <stdlib.h>\n");
-  fprintf(f, "#ifdef _OPENMP\n#include <omp.h>\n#endif\n\n%s", jtc_rt_helpers);
+  if (o->embedded) fprintf(f, "#define JTC_NO_OPENMP 1 /* the GEMM runtime below stays serial */\n");
+  else fprintf(f, "#ifdef _OPENMP\n#include <omp.h>\n#endif\n");
+  fprintf(f, "\n%s", jtc_rt_helpers);
   if (!w.embed) fprintf(f, "\n%s", jtc_rt_weights);
-  fprintf(f, "\nstatic char %s_err[256];\n", p);
+  if (o->embedded) fprintf(f, "\nstatic char %s_err[1]; /* always \"\": nothing in an embedded build can fail */\n", p);
+  else fprintf(f, "\nstatic char %s_err[256];\n", p);
   if (!w.embed) fprintf(f, "static unsigned char *%s_blob;\n", p);
-  if (pl->arena_bytes) fprintf(f, "static _Alignas(64) unsigned char %s_arena[%" PRId64 "];\n", p, pl->arena_bytes);
+  if (pl->arena_bytes && !o->embedded) fprintf(f, "static _Alignas(64) unsigned char %s_arena[%" PRId64 "];\n", p, pl->arena_bytes);
   if (any_gemm) {
     char P[64];
     cg_upper(P, p, sizeof P);
     fprintf(f, "\n%s", jtc_rt_gemm);
     fprintf(f, "\n/* GEMM scratch: packed B blocks for up to %s_GEMM_THREADS threads, then A packed per run */\n", P);
-    fprintf(f, "#ifndef %s_GEMM_THREADS\n#define %s_GEMM_THREADS 4\n#endif\n", P, P);
+    fprintf(f, "#ifndef %s_GEMM_THREADS\n#define %s_GEMM_THREADS %d\n#endif\n", P, P, o->embedded ? 1 : 4);
     fprintf(f, "static _Alignas(64) float %s_gemm_scratch[%s_GEMM_THREADS * %" PRId64 " + %" PRId64 " + 16];\n", p, P,
             pl->gemm_scratch_floats, pl->gemm_apack_floats + pl->gemm_ct_floats);
   }

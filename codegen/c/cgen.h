@@ -20,6 +20,7 @@ typedef struct {
   int64_t embed_limit;       /* WEIGHTS_AUTO embeds constants up to this many bytes */
   const char *arch;          /* CUDA: comma-separated sm_XX list for the build line */
   bool cuda_graph;           /* CUDA: replay the launch sequence as a CUDA graph */
+  bool embedded;             /* microcontrollers: no stdio, malloc, files or OpenMP; <p>_run_with_arena */
 } CgOptions;
 
 /* Write the files; returns 0, or -1 with a message printed to stderr. */

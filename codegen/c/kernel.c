@@ -251,6 +251,7 @@ void cg_line(CgCtx *c, const char *fmt, ...) {
 }
 
 static void omp_for(CgCtx *c, int collapse) {
+  if (c->serial) return;
   cg_line(c, "#ifdef _OPENMP");
   if (collapse > 1) cg_line(c, "#pragma omp parallel for collapse(%d)", collapse);
   else cg_line(c, "#pragma omp parallel for");
@@ -539,11 +540,7 @@ static void body_map_rows(CgCtx *c, Node *root) {
   int opened = 0;
   for (int j = 0; j < root->rank; j++) {
     if (j == v || j == u || root->dims[j] <= 1) continue;
-    if (!opened && k->npar > 0) {
-      cg_line(c, "#ifdef _OPENMP");
-      cg_line(c, "#pragma omp parallel for");
-      cg_line(c, "#endif");
-    }
+    if (!opened && k->npar > 0) omp_for(c, 1);
     cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) {", j, j, root->dims[j], j);
     c->indent++;
     opened++;

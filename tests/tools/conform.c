@@ -24,7 +24,8 @@
  *      writes each passing test's CUDA source to DIR/<prefix>.cu with a prefix
  *      unique to the test, so tests/cuda/nvcc_batch.sh can build many in one
  *      nvcc translation unit;
- *   4. run WORK/t on each data set and compare each output with ONNX's rule
+ *   4. run WORK/t on each data set (through $JTC_RUNNER's words when set, e.g.
+ *      `qemu-aarch64` for a cross-compiled CC) and compare each output with ONNX's rule
  *      |got - want| <= atol + rtol*|want| (NaN matches NaN), integers and bool exactly.
  * One line per test (PASS name / FAIL name: why / SKIP name: why) in the order the
  * tests were given, whatever -j is, then `N passed, N failed, N skipped`.
@@ -540,8 +541,10 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
   if ((why = run(argv, log))) return fmt("Fcc %s%s", why, log_line(log, "error"));
 
   /* 4. run and compare each data set */
+  const char *runner = getenv("JTC_RUNNER");
   for (int s = 0; s < nsets; s++) {
     n = 0;
+    if (runner && *runner) add_words(argv, &n, runner);
     argv[n++] = exe;
     for (int k = 0; k < nin[s]; k++)
       for (int j = 0; j < nflat[s][k] && !bound[k] && n < MAX_ARGS - 2; j++) argv[n++] = in_raw(work, s, k, j);
@@ -639,7 +642,8 @@ static void usage(void) {
         "  --target cuda   build jtc's CUDA output against the emulator (--emu FILE, default\n"
         "                  tests/cuda/cuda_emu.h) and run its kernels on the CPU\n"
         "  --cu-dir DIR    with --target cuda: also write each passing test's source to DIR\n"
-        "env: CC, JTC_CFLAGS (default -std=c11 -O1 -Wall -Wextra -Werror), JTC_OPENMP=1 adds -fopenmp, CXX\n",
+        "env: CC, JTC_CFLAGS (default -std=c11 -O1 -Wall -Wextra -Werror), JTC_OPENMP=1 adds -fopenmp, CXX,\n"
+        "     JTC_RUNNER (words before the test binary, e.g. qemu-aarch64)\n",
         stderr);
   exit(2);
 }
