@@ -748,7 +748,8 @@ static void run_model(const uint8_t *bytes, size_t len, uint8_t flags) {
   fuzz_track("net.h");
   fuzz_track("net.weights");
   static const WeightsMode modes[3] = {WEIGHTS_AUTO, WEIGHTS_EMBED, WEIGHTS_FILE};
-  CgOptions co = {c_path, h_path, w_path, "net", "jtc fuzz", "model.onnx", modes[(flags >> 1) % 3], 256, NULL, false};
+  CgOptions co = {c_path, h_path, w_path, "net", "jtc fuzz", "model.onnx", modes[(flags >> 1) % 3], 256, NULL, false,
+                  (flags & 8) != 0 /* the --embedded printer */};
   g->on_error = &jb;
   if (!setjmp(jb)) cgc_write(p, &co);
   g->on_error = NULL;
