@@ -9,7 +9,7 @@ PYTHON   ?= /usr/bin/python3
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 
 LIB_SRC  := $(sort $(wildcard frontend/onnx/*.c frontend/jtpy/*.c ir/*.c passes/*.c codegen/c/*.c codegen/cuda/*.c driver/*.c lib/*.c) cli/args.c)
-CLI_SRC  := cli/main.c cli/run.c
+CLI_SRC  := cli/main.c cli/run.c cli/inspect.c
 GEN_SRC  := $(B)/gen/onnx.pb-c.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/onnx.pb-c.o $(B)/obj/gen/runtime_text.o
 RT_SRC   := runtime_stub/helpers.h runtime_stub/weights.h runtime_stub/gemm.h

@@ -6,16 +6,17 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/inspect.h"
 #include "cli/run.h"
 #include "codegen/cuda/cuda.h"
 #include "driver/compile.h"
-#include "frontend/jtpy/jtpy.h"
 #include "include/jtc.h"
 
 #define MAX_SHAPES 64
 
 static const char usage[] =
-  "usage: jtc MODEL.onnx|MODEL.pt|MODEL.pkl [options]     (jtc inspect FILE.pt|FILE.pkl: list its contents)\n"
+  "usage: jtc MODEL.onnx|MODEL.pt|MODEL.pkl [options]\n"
+  "       jtc inspect MODEL.onnx|FILE.pt|FILE.pkl [--json]  (ops, parameters, unsupported ops; a pickle's tensors)\n"
   "       jtc cache list|clear                          (libjtc's compiled models: show, or remove all)\n"
   "       jtc run MODEL.onnx [--input NAME=FILE.npy|.pb ...] [--output-dir DIR] [--iters N]   (compile, cache, run)\n"
   "       jtc run DIR                                   (ONNX test folder: run every test_data_set_*, compare)\n"
@@ -63,7 +64,7 @@ int main(int argc, char **argv) {
   bool quiet = false, naive = false, cuda_graph = false, embedded = false;
   WeightsMode wmode = WEIGHTS_AUTO;
   const char *weights = NULL;
-  if (argc == 3 && !strcmp(argv[1], "inspect")) return jtpy_inspect(argv[2], stdout) ? 1 : 0;
+  if (argc >= 2 && !strcmp(argv[1], "inspect")) return jtc_inspect_command(argc - 2, argv + 2);
   if (argc >= 2 && !strcmp(argv[1], "run")) return jtc_run_command(argc - 2, argv + 2);
   if (argc >= 2 && !strcmp(argv[1], "cache")) { /* libjtc's cache ($JTC_CACHE_DIR, ~/.cache/jtc) */
     char err[1024];

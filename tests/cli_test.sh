@@ -1,7 +1,8 @@
 #!/bin/sh
 # cli_test.sh: the jtc command's contract: exit codes (0 ok, 1 model error,
 # 2 usage error), one clear message per error, byte-identical output from run
-# to run, --dump-ir after every pass, the weights file, --list-ops.
+# to run, --dump-ir after every pass, the weights file, --list-ops, jtc inspect,
+# the README's usage block.
 #   B=build sh tests/cli_test.sh        prints PASS/FAIL lines and a summary
 B=${B:-build}
 JTC=$B/jtc
@@ -170,5 +171,141 @@ elif awk -F'|' '
     for (k in have) if (!(k in want)) print k ": opset " have[k] ", not in --list-ops"
   }' "$T/ops" docs/ops.md >"$T/drift" && [ ! -s "$T/drift" ]; then ok ops-doc
 else bad ops-doc "docs/ops.md differs from --list-ops (make ops-doc): $(sort "$T/drift" | head -n 1)"; fi
+
+# jtc inspect: the figures of the text and --json forms against python-onnx's own count
+# (subgraphs included), the op support rule re-derived from --list-ops, and bad input
+PY=${PYTHON:-/usr/bin/python3}
+cat >"$T/inspect_check.py" <<'PY'
+# inspect_check.py MODEL TEXT JSON LIST_OPS: jtc inspect's two forms agree with onnx's view of MODEL
+import collections, json, re, sys
+import numpy as np, onnx
+from onnx import numpy_helper
+model, text, js, listops = sys.argv[1:5]
+m = onnx.load(model, load_external_data=False)
+ops, seen = collections.Counter(), {"subgraphs": 0, "params": 0, "bytes": 0}
+def walk(g):
+    for t in g.initializer:
+        if t.data_location == onnx.TensorProto.EXTERNAL:
+            n = int(np.prod(t.dims, dtype=np.int64))
+            to_np = getattr(onnx.helper, "tensor_dtype_to_np_dtype", None) or onnx.mapping.TENSOR_TYPE_TO_NP_TYPE.get
+            b = n * np.dtype(to_np(t.data_type)).itemsize
+        else:
+            a = numpy_helper.to_array(t)
+            n, b = a.size, a.nbytes
+        seen["params"] += n
+        seen["bytes"] += b
+    for nd in g.node:
+        ops[(nd.domain or "ai.onnx", nd.op_type)] += 1
+        for at in nd.attribute:
+            for sg in ([at.g] if at.HasField("g") else []) + list(at.graphs):
+                seen["subgraphs"] += 1
+                walk(sg)
+walk(m.graph)
+# the op table: "Op (opset a-b)" / "Op (opset a+)", other domains "dom:Op"
+rows = collections.defaultdict(list)
+for line in open(listops):
+    k, lo, hi = re.match(r"(\S+) \(opset (\d+)(?:-(\d+)|\+)\)$", line.strip()).groups()
+    rows[k if ":" in k else "ai.onnx:" + k].append((int(lo), int(hi) if hi else 10**9))
+imports = {(o.domain or "ai.onnx"): o.version for o in m.opset_import}
+def supported(dom, op):
+    v = imports.get(dom, 1 if dom == "ai.onnx" else None)
+    return v is not None and any(lo <= v <= hi for lo, hi in rows.get(dom + ":" + op, []))
+d = json.load(open(js))
+errs = []
+def want(what, got, exp):
+    if got != exp: errs.append("%s: jtc says %r, expected %r" % (what, got, exp))
+want("keys", list(d), ["format", "ir_version", "producer_name", "producer_version", "domain", "model_version",
+                       "doc_string", "opsets", "inputs", "outputs", "nodes", "subgraphs", "ops", "parameters", "unsupported"])
+want("json ops", {(o["domain"], o["op_type"]): o["count"] for o in d["ops"]}, dict(ops))
+want("json op order", [(o["op_type"], o["domain"]) for o in d["ops"]],
+     [(k[1], k[0]) for k, c in sorted(ops.items(), key=lambda kc: (-kc[1], kc[0][1], kc[0][0]))])
+want("json supported", {(o["domain"], o["op_type"]): o["supported"] for o in d["ops"]}, {k: supported(*k) for k in ops})
+want("json unsupported", sorted((o["domain"], o["op_type"], o["count"]) for o in d["unsupported"]),
+     sorted((k[0], k[1], c) for k, c in ops.items() if not supported(*k)))
+want("json nodes", d["nodes"], sum(ops.values()))
+want("json subgraphs", d["subgraphs"], seen["subgraphs"])
+want("json params", (d["parameters"]["count"], d["parameters"]["bytes"]), (seen["params"], seen["bytes"]))
+inits = {t.name for t in m.graph.initializer}
+want("json inputs", [i["name"] for i in d["inputs"]], [i.name for i in m.graph.input if i.name not in inits])
+want("json outputs", [o["name"] for o in d["outputs"]], [o.name for o in m.graph.output])
+want("json opsets", [(o["domain"], o["version"]) for o in d["opsets"]], [(o.domain or "ai.onnx", o.version) for o in m.opset_import])
+t = open(text).read()
+body = t.split("\nops (", 1)[1].split("\nparameters:", 1)[0].splitlines()[1:]
+text_ops = {}
+for line in body:
+    c, name = line.split()[:2]
+    dom, op = name.rsplit(".", 1) if "." in name else ("ai.onnx", name)
+    text_ops[(dom, op)] = int(c)
+want("text ops", text_ops, dict(ops))
+want("text params", re.search(r"\nparameters: (\d+) elements, (\d+) bytes", t).groups(), (str(seen["params"]), str(seen["bytes"])))
+nbad = sum(1 for k in ops if not supported(*k))
+if nbad == 0: want("text unsupported", "unsupported: none (all %d op types are supported)" % len(ops) in t, True)
+else: want("text unsupported", "unsupported: %d of %d op types:" % (nbad, len(ops)) in t, True)
+print("\n".join(errs) if errs else "ok")
+sys.exit(1 if errs else 0)
+PY
+"$JTC" --list-ops >"$T/listops"
+# inspect_ok NAME MODEL: text and --json (flag last) succeed and agree with inspect_check.py
+inspect_ok() {
+  if "$JTC" inspect "$2" >"$T/i.txt" 2>"$T/err" && "$JTC" inspect "$2" --json >"$T/i.json" 2>>"$T/err" &&
+     "$PY" "$T/inspect_check.py" "$2" "$T/i.txt" "$T/i.json" "$T/listops" >"$T/check" 2>&1; then ok "$1"
+  else bad "$1" "$(cat "$T/err" "$T/check" | head -n 3 | tr '\n' ' ')"; fi
+}
+inspect_ok inspect-lenet $M
+inspect_ok inspect-mlp samples/mlp/model.onnx
+ND=/usr/share/libonnx-testdata/data/node
+inspect_ok inspect-loop-subgraph $ND/test_loop11/model.onnx
+inspect_ok inspect-if-subgraphs $ND/test_if/model.onnx
+inspect_ok inspect-scan-subgraph $ND/test_scan9_sum/model.onnx
+"$JTC" inspect $ND/test_loop11/model.onnx >"$T/i.txt"
+if grep -q "counts include the nodes of 1 subgraph)" "$T/i.txt" && grep -qE '^ +2  Add$' "$T/i.txt"; then ok inspect-subgraph-text
+else bad inspect-subgraph-text "no subgraph note or Loop body's Adds not counted: $(grep -A2 '^ops' "$T/i.txt" | tr '\n' ' ')"; fi
+inspect_ok inspect-external tests/data/onnx/external_ok.onnx
+if grep -q '"external_bytes":	24' "$T/i.json" && grep -qE '^  W +24 bytes in external_ok.bin$' "$T/i.txt"; then ok inspect-external-listed
+else bad inspect-external-listed "external initializer W (24 bytes) not reported"; fi
+# --json before the file gives the same object; the pickle form parses
+"$JTC" inspect --json $M >"$T/j1" && "$JTC" inspect $M --json >"$T/j2"
+if cmp -s "$T/j1" "$T/j2" && [ -s "$T/j1" ]; then ok inspect-json-position; else bad inspect-json-position "--json FILE and FILE --json differ"; fi
+if "$JTC" inspect --json tests/data/jtpy/dtypes.pt | "$PY" -c 'import json,sys; d=json.load(sys.stdin); sys.exit(not (d["format"]=="pickle" and len(d["tensors"])==13 and d["tensors"][0]["name"]=="f32" and d["tensors"][0]["shape"]==[2,3]))'
+then ok inspect-json-pickle; else bad inspect-json-pickle "no pickle JSON with 13 tensors"; fi
+# an op of a custom domain and one jtc has only at other opsets (Upsample: 7-9) are reported unsupported
+if "$PY" -c '
+import sys, onnx
+from onnx import helper as h, TensorProto as T
+x = h.make_tensor_value_info("x", T.FLOAT, ["N", 4])
+y = h.make_tensor_value_info("y", T.FLOAT, None)
+nodes = [h.make_node("Relu", ["x"], ["a"]), h.make_node("Frobnicate", ["a"], ["b"], domain="com.example"),
+         h.make_node("Frobnicate", ["b"], ["c"], domain="com.example"), h.make_node("Upsample", ["c", "s"], ["y"])]
+g = h.make_graph(nodes, "g", [x, h.make_tensor_value_info("s", T.FLOAT, [2])], [y])
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13), h.make_opsetid("com.example", 1)]), sys.argv[1])
+' "$T/unsup.onnx" 2>"$T/err"; then
+  inspect_ok inspect-unsupported-figures "$T/unsup.onnx"
+  if "$PY" -c 'import json,sys; u=json.load(open(sys.argv[1]))["unsupported"]; sys.exit(u != [
+      {"domain":"com.example","op_type":"Frobnicate","count":2,"other_opsets":False},
+      {"domain":"ai.onnx","op_type":"Upsample","count":1,"other_opsets":True}])' "$T/i.json" &&
+     grep -q "^unsupported: 2 of 3 op types: com.example.Frobnicate, Upsample (at this opset)$" "$T/i.txt" &&
+     grep -qE '^  x +float\[N,4\]$' "$T/i.txt" && grep -qE '^  y +float \(rank unknown\)$' "$T/i.txt"; then ok inspect-unsupported
+  else bad inspect-unsupported "$(grep '^unsupported' "$T/i.txt") $(grep -A1 '"unsupported"' "$T/i.json" | tr '\n' ' ')"; fi
+else bad inspect-unsupported "could not build the model: $(head -n 1 "$T/err")"; fi
+# bad input: exit 1 and one line naming the file; wrong usage: exit 2
+head -c 3000 /dev/urandom >"$T/garbage.onnx"
+printf 'plain text, not a model\n' >"$T/notes.txt"
+expect inspect-missing 1 "none.onnx: cannot open" "$JTC" inspect "$T/none.onnx"
+expect inspect-truncated 1 "trunc.onnx: not an ONNX model" "$JTC" inspect "$T/trunc.onnx"
+expect inspect-garbage 1 "garbage.onnx: " "$JTC" inspect "$T/garbage.onnx"
+expect inspect-text-file 1 "notes.txt: not an ONNX model" "$JTC" inspect --json "$T/notes.txt"
+for f in none.onnx trunc.onnx garbage.onnx notes.txt; do
+  "$JTC" inspect "$T/$f" >"$T/out" 2>"$T/err"
+  if [ "$(wc -l <"$T/err")" -eq 1 ] && [ ! -s "$T/out" ]; then ok "inspect-one-line-$f"; else bad "inspect-one-line-$f" "stderr has $(wc -l <"$T/err") lines, stdout $(wc -c <"$T/out") bytes"; fi
+done
+expect inspect-no-file 2 "no file given" "$JTC" inspect
+expect inspect-json-no-file 2 "no file given" "$JTC" inspect --json
+expect inspect-unknown-flag 2 "unknown option '--bogus'" "$JTC" inspect $M --bogus
+expect inspect-two-files 2 "more than one file" "$JTC" inspect $M $M
+
+# the README's "Command line" block is the usage text, verbatim
+"$JTC" --help >"$T/help"
+awk '/^## Command line/ { on = 1; next } on && /^```$/ { if (inblock) exit; inblock = 1; next } inblock' README.md >"$T/readme-usage"
+if cmp -s "$T/help" "$T/readme-usage"; then ok readme-usage; else bad readme-usage "README's usage block differs from jtc --help: $(diff "$T/help" "$T/readme-usage" | head -n 2 | tr '\n' ' ')"; fi
 echo "$pass passed, $fail failed, 0 skipped"
 [ "$fail" -eq 0 ]

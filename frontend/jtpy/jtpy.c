@@ -4,6 +4,7 @@
  */
 #include "frontend/jtpy/jtpy_internal.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,7 +245,43 @@ static void collect_classes(const PyVal *v, const char **seen, int *n, int max, 
     for (size_t k = 0; k < v->n; k++) collect_classes(v->items[k], seen, n, max, depth + 1, budget);
 }
 
-int jtpy_inspect(const char *path, FILE *f) {
+/* `jtc inspect FILE --json`: {"format":"pickle","kind","tensors":[{"name","dtype","shape"}],"classes":[...]}
+ * (the text form's module tree is left out). Dims go in as raw number text
+ * (exact past 2^53). 0, or 1 when cJSON runs out of memory. */
+static cJSON *json_push(cJSON *arr, cJSON *item) {
+  if (item && cJSON_AddItemToArray(arr, item)) return item;
+  cJSON_Delete(item);
+  return NULL;
+}
+
+static int inspect_json(FILE *f, const char *kind, const JtNamed *named, size_t n, const char *const *classes, int ncls) {
+  cJSON *root = cJSON_CreateObject();
+  bool ok = root && cJSON_AddStringToObject(root, "format", "pickle") && cJSON_AddStringToObject(root, "kind", kind);
+  cJSON *arr = ok ? cJSON_AddArrayToObject(root, "tensors") : NULL;
+  ok = arr != NULL;
+  for (size_t k = 0; ok && k < n; k++) {
+    const JtTensor *t = named[k].t;
+    cJSON *o = json_push(arr, cJSON_CreateObject()), *shape = NULL;
+    ok = o && cJSON_AddStringToObject(o, "name", named[k].name) && cJSON_AddStringToObject(o, "dtype", dt_name(t->dt)) &&
+         (shape = cJSON_AddArrayToObject(o, "shape"));
+    for (int d = 0; ok && d < t->rank; d++) {
+      char b[32];
+      snprintf(b, sizeof b, "%lld", (long long)t->dims[d]);
+      ok = json_push(shape, cJSON_CreateRaw(b)) != NULL;
+    }
+  }
+  cJSON *cls = ok ? cJSON_AddArrayToObject(root, "classes") : NULL;
+  ok = cls != NULL;
+  for (int k = 0; ok && k < ncls; k++) ok = json_push(cls, cJSON_CreateString(classes[k])) != NULL;
+  char *text = ok ? cJSON_Print(root) : NULL;
+  cJSON_Delete(root);
+  if (!text) return 1;
+  fprintf(f, "%s\n", text);
+  cJSON_free(text);
+  return 0;
+}
+
+static int inspect(const char *path, bool json, FILE *f) {
   JtCtx c = {0};
   c.path = path;
   c.max_total = arena_limit(0);
@@ -265,11 +302,22 @@ int jtpy_inspect(const char *path, FILE *f) {
   }
   static const char *const fmts[] = {"unknown", "torch.save zip", "torch.save legacy", "Jittor jt.save", "pickle"};
   JtFormat fm = jt_detect(buf, len);
-  fprintf(f, "%s: %s\n", path, fmts[fm]);
+  if (!json) fprintf(f, "%s: %s\n", path, fmts[fm]);
   PyVal *root = jt_load_any(&c, buf, len);
   JtNamed *named = NULL;
   size_t n = 0, cap = 0;
   jt_collect_tensors(&c, root, "", &named, &n, &cap, 0);
+  const char *classes[64];
+  int ncls = 0;
+  long budget = 1 << 20;
+  collect_classes(root, classes, &ncls, 64, 0, &budget);
+  if (json) {
+    int rc = inspect_json(f, fmts[fm], named, n, classes, ncls);
+    if (rc) jt_fail(&c, -1, "out of memory writing JSON");
+    jt_free_all(&c);
+    free(buf);
+    return 0;
+  }
   fprintf(f, "tensors (%zu):\n", n);
   for (size_t k = 0; k < n; k++) {
     const JtTensor *t = named[k].t;
@@ -277,10 +325,6 @@ int jtpy_inspect(const char *path, FILE *f) {
     for (int d = 0; d < t->rank; d++) fprintf(f, "%s%lld", d ? "," : "", (long long)t->dims[d]);
     fprintf(f, "]\n");
   }
-  const char *classes[64];
-  int ncls = 0;
-  long budget = 1 << 20;
-  collect_classes(root, classes, &ncls, 64, 0, &budget);
   fprintf(f, "classes (%d):", ncls);
   for (int k = 0; k < ncls; k++)
     fprintf(f, "%s %s%s", k ? "," : "", classes[k], strncmp(classes[k], "torch.nn.modules.", 17) ? " (unknown: recorded, not built)" : "");
@@ -291,3 +335,6 @@ int jtpy_inspect(const char *path, FILE *f) {
   free(buf);
   return 0;
 }
+
+int jtpy_inspect(const char *path, FILE *f) { return inspect(path, false, f); }
+int jtpy_inspect_json(const char *path, FILE *f) { return inspect(path, true, f); }

@@ -47,6 +47,8 @@ int jtpy_weights_report(const JtpyWeights *w, const bool *used, const char *path
 
 /* `jtc inspect FILE`: tensors (name, dtype, shape), module tree, unknown classes. 0 = ok. */
 int jtpy_inspect(const char *path, FILE *f);
+/* The same as one JSON object: {"format":"pickle","kind","tensors":[{"name","dtype","shape"}],"classes":[...]}. */
+int jtpy_inspect_json(const char *path, FILE *f);
 
 /* Message of the last failure ("" after a success). */
 const char *jtpy_last_error(void);

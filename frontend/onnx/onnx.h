@@ -66,6 +66,13 @@ int onnx_read_tensor_file(const char *path, Dtype *dt, int *rank, int64_t dims[I
 /* Print the supported operators, one per line with their opset range. */
 void onnx_list_ops(FILE *f);
 
+/* `jtc inspect MODEL.onnx [--json]` (onnx_inspect.c): metadata, opset imports,
+ * graph inputs and outputs, op histogram (subgraphs included), parameters,
+ * external data and the op types jtc lacks, as text or one JSON object (json)
+ * on f. Reads the model file only (external data is reported, not read) under
+ * the loader's limits. 0, or 1 after one line "path: why" on stderr. */
+int onnx_inspect(const char *path, bool json, FILE *f);
+
 /* The name stored in a TensorProto file ("" if none); 0, or -1 if unreadable. */
 int onnx_tensor_file_name(const char *path, char *name, size_t n);
 

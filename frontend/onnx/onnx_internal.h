@@ -48,6 +48,17 @@ void onnx_check_output_bytes(OnnxCtx *c, int rank, const int64_t *dims, Dtype dt
 
 /* onnx_ops.c: the row for op_type at this opset, NULL if unsupported. */
 const OnnxOpRow *onnx_find_op(const char *op_type, int opset);
+/* onnx_ops.c: which row a model's node uses, shared by the loader and
+ * onnx_inspect. "" and "ai.onnx" are the default domain; its rows are keyed
+ * by op type at `opset` (onnx_model_opset: the model's last default-domain
+ * import, else 1, clamped to 1..1000, *found says whether there was one).
+ * Rows of another domain are keyed "domain:OpType" at the version the model
+ * imports for it (none: unsupported). any_opset asks for a row at any version
+ * (to tell "unknown op" from "known, other opset"); *used receives the version. */
+bool onnx_default_domain(const char *domain);
+int onnx_model_opset(const Onnx__ModelProto *m, bool *found);
+const OnnxOpRow *onnx_find_node_op(const Onnx__ModelProto *m, int opset, const char *domain, const char *op_type,
+                                   bool any_opset, int *used);
 
 /* ---- onnx_attr.c: attributes ---- */
 const Onnx__AttributeProto *onnx_attr(OnnxCtx *c, const char *name); /* NULL if absent */

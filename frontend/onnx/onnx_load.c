@@ -235,34 +235,10 @@ static const char *node_name(const Onnx__NodeProto *nd, size_t k, char *buf, siz
   return buf;
 }
 
-static bool default_domain(const char *d) {
-  return !d || !*d || !strcmp(d, "ai.onnx");
-}
-
-/* Opset version the model imports for a non-default domain, 0 if none. */
-static int domain_opset(const Onnx__ModelProto *m, const char *domain) {
-  for (size_t k = 0; k < m->n_opset_import; k++) {
-    const Onnx__OperatorSetIdProto *o = m->opset_import[k];
-    if (o && o->domain && !strcmp(o->domain, domain) && o->has_version)
-      return o->version < 1 ? 1 : o->version > 1000 ? 1000 : (int)o->version;
-  }
-  return 0;
-}
-
-/* The op-table row for a node: default-domain rows are keyed by op type at the
- * model's opset; other domains' rows by "domain:OpType" at that domain's
- * imported version. *opset receives the version used (opset 0 asks for any
- * version, as onnx_find_op does). */
+/* The op-table row for a node (onnx_find_node_op: the model's opset for the
+ * default domain, the imported version for others); opset 0 asks for any. */
 static const OnnxOpRow *find_row(Loader *L, const Onnx__NodeProto *nd, bool any_opset, int *opset) {
-  if (default_domain(nd->domain)) {
-    *opset = L->opset;
-    return onnx_find_op(onnx_op_type(nd), any_opset ? 0 : L->opset);
-  }
-  char key[256];
-  snprintf(key, sizeof key, "%s:%s", nd->domain, onnx_op_type(nd));
-  *opset = domain_opset(L->model, nd->domain);
-  if (!*opset && !any_opset) return NULL;
-  return onnx_find_op(key, any_opset ? 0 : *opset);
+  return onnx_find_node_op(L->model, L->opset, nd->domain, onnx_op_type(nd), any_opset, opset);
 }
 
 /* ---- 1. unsupported operators, all at once ---- */
@@ -301,7 +277,7 @@ static bool check_ops(Loader *L) {
     int opset;
     if (find_row(L, nd, false, &opset)) continue;
     opset_only = find_row(L, nd, true, &opset) != NULL;
-    if (default_domain(nd->domain)) snprintf(key, sizeof key, "%s", onnx_op_type(nd));
+    if (onnx_default_domain(nd->domain)) snprintf(key, sizeof key, "%s", onnx_op_type(nd));
     else snprintf(key, sizeof key, "%s.%s", nd->domain, onnx_op_type(nd));
     int j = 0;
     while (j < nbad && strcmp(bad[j].key, key)) j++;
@@ -655,19 +631,6 @@ static void mark_output(Loader *L, size_t k) {
   ir_mark_output(L->g, n, ir_strdup(L->g, name));
 }
 
-static int model_opset(const Onnx__ModelProto *m, bool *found) {
-  *found = false;
-  int64_t v = 1;
-  for (size_t k = 0; k < m->n_opset_import; k++) {
-    const Onnx__OperatorSetIdProto *o = m->opset_import[k];
-    if (o && default_domain(o->domain) && o->has_version) {
-      v = o->version;
-      *found = true;
-    }
-  }
-  return v < 1 ? 1 : v > 1000 ? 1000 : (int)v;
-}
-
 static char *dir_of(const char *path) {
   const char *slash = strrchr(path, '/');
   if (!slash) return strdup(".");
@@ -716,10 +679,10 @@ Graph *onnx_load(const char *path, const OnnxOptions *opt) {
   L.opt = opt;
   L.lim = &lim;
   bool found;
-  L.opset = model_opset(model, &found);
+  L.opset = onnx_model_opset(model, &found);
   bool any_default = false; /* a model of other domains' ops alone needs no ai.onnx import */
   for (size_t k = 0; k < model->graph->n_node && !any_default; k++)
-    any_default = model->graph->node[k] && default_domain(model->graph->node[k]->domain);
+    any_default = model->graph->node[k] && onnx_default_domain(model->graph->node[k]->domain);
   if (!found && model->has_ir_version && model->ir_version >= 3 && any_default) {
     err_add("%s: the model imports no default-domain (ai.onnx) opset", path);
     onnx__model_proto__free_unpacked(model, NULL);

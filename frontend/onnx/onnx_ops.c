@@ -252,3 +252,44 @@ const OnnxOpRow *onnx_find_op(const char *op_type, int opset) {
   }
   return NULL;
 }
+
+bool onnx_default_domain(const char *d) {
+  return !d || !*d || !strcmp(d, "ai.onnx");
+}
+
+/* The last default-domain import wins; none: 1. Clamped to 1..1000. */
+int onnx_model_opset(const Onnx__ModelProto *m, bool *found) {
+  *found = false;
+  int64_t v = 1;
+  for (size_t k = 0; k < m->n_opset_import; k++) {
+    const Onnx__OperatorSetIdProto *o = m->opset_import[k];
+    if (o && onnx_default_domain(o->domain) && o->has_version) {
+      v = o->version;
+      *found = true;
+    }
+  }
+  return v < 1 ? 1 : v > 1000 ? 1000 : (int)v;
+}
+
+/* Opset version the model imports for a non-default domain, 0 if none. */
+static int domain_opset(const Onnx__ModelProto *m, const char *domain) {
+  for (size_t k = 0; k < m->n_opset_import; k++) {
+    const Onnx__OperatorSetIdProto *o = m->opset_import[k];
+    if (o && o->domain && !strcmp(o->domain, domain) && o->has_version)
+      return o->version < 1 ? 1 : o->version > 1000 ? 1000 : (int)o->version;
+  }
+  return 0;
+}
+
+const OnnxOpRow *onnx_find_node_op(const Onnx__ModelProto *m, int opset, const char *domain, const char *op_type,
+                                   bool any_opset, int *used) {
+  if (onnx_default_domain(domain)) {
+    *used = opset;
+    return onnx_find_op(op_type, any_opset ? 0 : opset);
+  }
+  char key[256];
+  snprintf(key, sizeof key, "%s:%s", domain, op_type);
+  *used = domain_opset(m, domain);
+  if (!*used && !any_opset) return NULL;
+  return onnx_find_op(key, any_opset ? 0 : *used);
+}

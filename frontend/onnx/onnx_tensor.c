@@ -42,6 +42,8 @@ const char *onnx_dtype_name(int t) {
   static const char *const names[] = {
     "UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64", "STRING",
     "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16",
+    /* newer than Debian's onnx.proto (onnx 1.14+), named for messages and `jtc inspect` */
+    "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ", "UINT4", "INT4", "FLOAT4E2M1",
   };
   if (t >= 0 && t < (int)(sizeof names / sizeof names[0])) return names[t];
   return "unknown";
