@@ -23,6 +23,7 @@
 #             samples and models again with -DJTC_GEMM_SCALAR (the portable fallback)
 #   embedded  samples built by `jtc --embedded`: on the host through the harness, then
 #             tests/embedded/run.sh (Cortex-M4/M7 builds run under qemu-system-arm)
+#   fuzz-ci   tests/fuzz/ci.sh: each libFuzzer target fuzzed for 60 s from the committed seeds
 #   stable    tests/stable/run.sh: every output file byte-identical across working folders
 #             and environment sizes
 #   train     tests/train/run.sh: jtc --train against PyTorch (3 steps of SGD/Adam on an MLP,
@@ -208,6 +209,7 @@ run_script train env B="$B" PYTHON="$PYTHON" sh tests/train/run.sh
 run_script libjtc env B="$B" PYTHON="$PYTHON" sh tests/lib/run.sh
 run_script embedded env B="$B" PYTHON="$PYTHON" sh tests/embedded/run.sh
 run_script stable env B="$B" sh tests/stable/run.sh
+run_script fuzz-ci env B="$B" sh tests/fuzz/ci.sh
 
 NVCC=${NVCC:-$(command -v nvcc || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; })}
 if [ -z "$NVCC" ]; then
