@@ -27,19 +27,26 @@ static void keep(char *err, size_t errlen, const char *msg) {
   if (err && errlen) snprintf(err, errlen, "%s", msg && *msg ? msg : "model error (see stderr)");
 }
 
-/* Print the code (tp: a training build's step); ir_fail inside the generator lands here. */
-static int write_code(Graph *g, Plan *p, Plan *tp, const CgOptions *co, char *err, size_t errlen) {
+int jtc_write_code(Graph *g, Plan *p, Plan *tp, const CgOptions *co, char *err, size_t errlen) {
   jmp_buf jb;
   g->on_error = &jb;
   if (tp) tp->g->on_error = &jb;
-  if (setjmp(jb)) {
+  if (setjmp(jb)) { /* an ir_fail inside the generator: it may have left its output open */
+    g->on_error = NULL;
+    if (tp) tp->g->on_error = NULL;
+    ir_files_discard(g);
     report(err, errlen, "%s", g->errmsg[0] ? g->errmsg : tp->g->errmsg);
     return 1;
   }
   int rc = (tp ? cgc_write_train(p, tp, co) : co->arch ? cgcuda_write(p, co) : cgc_write(p, co)) ? 1 : 0;
-  if (rc) keep(err, errlen, "could not write the generated files (see stderr)");
   g->on_error = NULL;
   if (tp) tp->g->on_error = NULL;
+  if (rc) { /* a file that would not open or write: the others go too */
+    ir_files_discard(g);
+    keep(err, errlen, "could not write the generated files (see stderr)");
+  } else {
+    ir_files_keep(g);
+  }
   return rc;
 }
 
@@ -139,7 +146,7 @@ int jtc_compile(const CompileOptions *o, char *err, size_t errlen) {
       if (o->cuda && !(olen > 3 && !strcmp(o->out + olen - 3, ".cu")))
         fprintf(stderr, "jtc: --target=cuda: %s holds CUDA source; build it with nvcc -x cu (the line in its first comment)\n",
                 o->out);
-      rc = write_code(g, p, tp, &co, err, errlen);
+      rc = jtc_write_code(g, p, tp, &co, err, errlen);
       if (!rc && !o->quiet && tp)
         fprintf(stderr, "jtc: wrote %s and %s: training build, %d kernels per step (%d for %s_run), arena %" PRId64
                         " bytes, weights %" PRId64 " bytes\n",

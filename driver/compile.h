@@ -37,4 +37,10 @@ typedef struct {
  * first line of the last one into err (if not NULL). */
 int jtc_compile(const CompileOptions *o, char *err, size_t errlen);
 
+/* jtc_compile's last step: write the files of co (the C, CUDA or, with tp, training
+ * generator) for the plan p of g. 0 on success; 1 on failure, reported as jtc_compile
+ * does, with every file the generator had opened closed and removed: a failure part-way
+ * (an ir_fail while printing, a write error) leaves no truncated output behind. */
+int jtc_write_code(Graph *g, Plan *p, Plan *tp, const CgOptions *co, char *err, size_t errlen);
+
 #endif

@@ -27,6 +27,11 @@ void ir_graph_free(Graph *g) {
       fclose(g->streams[k].f);
       free(g->streams[k].buf);
     }
+  for (int k = 0; k < g->nfiles; k++)
+    if (g->files[k].f) { /* an output file left open by an ir_fail: partial, so removed */
+      fclose(g->files[k].f);
+      remove(g->files[k].path);
+    }
   for (ArenaBlock *b = g->blocks, *nx; b; b = nx) { nx = b->next; free(b); }
   free(g);
 }

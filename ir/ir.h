@@ -236,6 +236,8 @@ struct Graph {
   /* memory streams of printers (ir_memstream_open; f NULL: a free slot). A slot never moves while
    * its stream is open: the stream writes buf and len in place. ir_graph_free closes any left open. */
   struct IrStream { FILE *f; char *buf; size_t len; } streams[8];
+  /* the files a code generator is writing or has written (ir_file_create; f NULL once closed) */
+  struct IrFile { FILE *f; const char *path; } files[4]; int nfiles;
 };
 
 Graph *ir_graph_new(void);
@@ -252,6 +254,15 @@ uint64_t ir_fnv1a(uint64_t h, const void *p, size_t n);
  * closes and frees it, so a failing printer leaks nothing. At most 8 open at once. */
 FILE *ir_memstream_open(Graph *g);
 char *ir_memstream_close(Graph *g, FILE *f, size_t *len); /* len may be NULL */
+/* outfile.c: a generator's output files. ir_file_create opens path (fopen's mode; NULL with
+ * errno if it cannot) and lists it on g; ir_file_close is its fclose (the file stays listed).
+ * When generation fails, ir_files_discard closes every listed file still open and removes them
+ * all, so no half-written output stays behind; when it succeeds, ir_files_keep forgets them.
+ * ir_graph_free closes and removes any still open (an ir_fail unwound past it). At most 4. */
+FILE *ir_file_create(Graph *g, const char *path, const char *mode);
+int ir_file_close(Graph *g, FILE *f);
+void ir_files_discard(Graph *g);
+void ir_files_keep(Graph *g);
 /* Report a user error "file: context: message" and unwind to g->on_error. */
 _Noreturn void ir_fail(Graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -1,8 +1,8 @@
 #!/bin/sh
 # cli_test.sh: the jtc command's contract: exit codes (0 ok, 1 model error,
-# 2 usage error), one clear message per error, byte-identical output from run
-# to run, --dump-ir after every pass, the weights file, --list-ops, jtc inspect,
-# the README's usage block.
+# 2 usage error), one clear message per error, no output left behind by a failed
+# write, byte-identical output from run to run, --dump-ir after every pass, the
+# weights file, --list-ops, jtc inspect, the README's usage block.
 #   B=build sh tests/cli_test.sh        prints PASS/FAIL lines and a summary
 B=${B:-build}
 JTC=$B/jtc
@@ -36,6 +36,35 @@ expect missing-model 1 "cannot open" "$JTC" "$T/none.onnx" -o "$T/a.c"
 head -c 2000 $M >"$T/trunc.onnx"
 expect truncated-model 1 "trunc.onnx: " "$JTC" "$T/trunc.onnx" -o "$T/a.c"
 expect unwritable-output 1 "cannot write" "$JTC" $M -o "$T/no/such/dir/a.c"
+# a failed write leaves no output behind: whatever was written before it (weights, header) is
+# removed, and under valgrind no FILE or memory leaks (an output path that is a directory
+# cannot be opened even by root; /dev/full takes the open but fails the write)
+# gone NAME FILE...: PASS if none of FILE exists
+gone() {
+  name=$1
+  shift
+  for f in "$@"; do
+    if [ -e "$f" ] || [ -L "$f" ]; then bad "$name" "$f was left behind"; return; fi
+  done
+  ok "$name"
+}
+VG=
+command -v valgrind >/dev/null 2>&1 && VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=3"
+mkdir -p "$T/hd/net.h" "$T/cd/net.c" "$T/td/net.c" "$T/ud/net.cu" "$T/full"
+expect unwritable-header 1 "cannot write .*hd/net.h: Is a directory" $VG "$JTC" $M --external-weights -o "$T/hd/net.c"
+gone unwritable-header-cleanup "$T/hd/net.weights" "$T/hd/net.c"
+expect unwritable-source 1 "cannot write .*cd/net.c: Is a directory" $VG "$JTC" $M --external-weights -o "$T/cd/net.c"
+gone unwritable-source-cleanup "$T/cd/net.weights" "$T/cd/net.h"
+expect unwritable-train-source 1 "cannot write .*td/net.c" $VG "$JTC" $M --train --loss=mse --lr=0.1 --external-weights -o "$T/td/net.c"
+gone unwritable-train-source-cleanup "$T/td/net.weights" "$T/td/net.h"
+expect unwritable-cuda-source 1 "cannot write .*ud/net.cu" $VG "$JTC" $M --target=cuda --external-weights -o "$T/ud/net.cu"
+gone unwritable-cuda-source-cleanup "$T/ud/net.weights" "$T/ud/net.h"
+if [ -c /dev/full ]; then
+  ln -s /dev/full "$T/full/net.c"
+  expect disk-full-source 1 "error writing .*full/net.c" $VG "$JTC" $M -o "$T/full/net.c"
+  gone disk-full-cleanup "$T/full/net.h" "$T/full/net.c"
+fi
+expect unwritable-output-valgrind 1 "cannot write .*No such file or directory" $VG "$JTC" $M -o "$T/no/such/dir/a.c"
 expect shape-unknown-input 1 "not a graph input" "$JTC" $M --shape nosuch=1 -o "$T/a.c"
 expect compile 0 "wrote" "$JTC" $M -o "$T/a.c"
 

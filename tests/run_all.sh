@@ -30,6 +30,9 @@
 #             LeNet and a BatchNorm CNN), and 200 Fashion-MNIST steps under a loss bound
 #   libjtc    tests/lib/run.sh: load-time compilation and its cache (key, corruption,
 #             concurrency, compiler errors) through samples/jit/jit_example.c
+#   sanitize  tests/sanitize/run.sh: the generated C of the samples (default, external
+#             weights, embedded, training builds) under ASan+UBSan and valgrind, with and
+#             without OpenMP: init/run/free/re-init, no invalid access or leak, right outputs
 #   nvcc-*    nvcc builds of the samples (sm_75, sm_87, sm_90) and of every CUDA source
 #             cuda-* passed (sm_75), when nvcc is installed
 # Each suite prints its tests and summary; the last line is the grand total
@@ -209,6 +212,7 @@ run_script train env B="$B" PYTHON="$PYTHON" sh tests/train/run.sh
 run_script libjtc env B="$B" PYTHON="$PYTHON" sh tests/lib/run.sh
 run_script embedded env B="$B" PYTHON="$PYTHON" sh tests/embedded/run.sh
 run_script stable env B="$B" sh tests/stable/run.sh
+run_script sanitize env B="$B" PYTHON="$PYTHON" sh tests/sanitize/run.sh
 run_script fuzz-ci env B="$B" sh tests/fuzz/ci.sh
 
 NVCC=${NVCC:-$(command -v nvcc || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; })}

@@ -14,6 +14,7 @@
  * compiler against tests/cuda/cuda_emu.h. Symbols at file scope carry the
  * prefix, so several generated files can share one translation unit. */
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,8 +310,8 @@ int cgcuda_write(Plan *pl, const CgOptions *o) {
   }
   u.total = off > 256 ? off : 256;
   if ((!u.w.embed && cg_write_weights_file(c, &u.w, o->weights_path)) || cg_write_header(c, o, header_extra(&u))) return -1;
-  FILE *f = fopen(o->c_path, "w");
-  if (!f) { fprintf(stderr, "jtc: cannot write %s\n", o->c_path); return -1; }
+  FILE *f = ir_file_create(g, o->c_path, "w"); /* an ir_fail from here leaves it to the caller's discard */
+  if (!f) { fprintf(stderr, "jtc: cannot write %s: %s\n", o->c_path, strerror(errno)); return -1; }
   c->f = f;
   const char *p = o->prefix;
   print_front(&u, f);
@@ -350,6 +351,6 @@ int cgcuda_write(Plan *pl, const CgOptions *o) {
   print_enqueue(&u, f);
   print_run_device(&u, f);
   print_run(&u, f);
-  if (fclose(f) != 0) { fprintf(stderr, "jtc: error writing %s\n", o->c_path); return -1; }
+  if (ir_file_close(g, f) != 0) { fprintf(stderr, "jtc: error writing %s\n", o->c_path); return -1; }
   return 0;
 }
