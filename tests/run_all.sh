@@ -19,6 +19,8 @@
 #             LeNet and a BatchNorm CNN), and 200 Fashion-MNIST steps under a loss bound
 #   libjtc    tests/lib/run.sh: load-time compilation and its cache (key, corruption,
 #             concurrency, compiler errors) through samples/jit/jit_example.c
+#   report    tests/report/run.sh: --report and --dump-dot of the samples (C, --naive, CUDA)
+#             against the generated files, the ONNX model and dot -Tsvg
 #   nvcc-*    nvcc builds of the samples (sm_75, sm_87, sm_90) and of every CUDA source
 #             cuda-* passed (sm_75), when nvcc is installed
 # Each suite prints its tests and summary; the last line is the grand total
@@ -178,6 +180,7 @@ run_script() {
 
 run_script train env B="$B" PYTHON="$PYTHON" sh tests/train/run.sh
 run_script libjtc env B="$B" PYTHON="$PYTHON" sh tests/lib/run.sh
+run_script report env B="$B" PYTHON="$PYTHON" sh tests/report/run.sh
 
 NVCC=${NVCC:-$(command -v nvcc || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; })}
 if [ -z "$NVCC" ]; then
