@@ -36,6 +36,8 @@ static const char usage[] =
   "  --embed-weights      always embed weights in the source\n"
   "  --embed-limit=BYTES  largest total constant size embedded (default 1048576)\n"
   "  --dump-ir[=after:PASS|all]  print the meta-op graph (after PASS, default the last)\n"
+  "  --report=FILE        write FILE: JSON describing the generated code (kernels, schedule, FLOPs, arena, weights)\n"
+  "  --dump-dot=FILE      write FILE: the fused kernel graph as Graphviz (dot -Tsvg FILE -o graph.svg)\n"
   "  --naive              plain loop nests: no epilogue fusion, GEMMs or row loops (a reference build)\n"
   "  --max-bytes=N        refuse models declaring more than N bytes of constants and activations (default 4 GiB)\n"
   "  --max-nodes=N        refuse models with more than N nodes or node lowerings (default 262144)\n"
@@ -58,6 +60,7 @@ static _Noreturn void usage_error(const char *fmt, const char *arg) {
 
 int main(int argc, char **argv) {
   const char *model = NULL, *out = NULL, *name = NULL, *target = "c", *dump = NULL, *arch = "sm_87,sm_90";
+  const char *report = NULL, *dot = NULL;
   OnnxShapeOverride shapes[MAX_SHAPES];
   OnnxBind binds[MAX_SHAPES], seqs[MAX_SHAPES];
   int nshapes = 0, nbinds = 0, nseqs = 0;
@@ -143,6 +146,14 @@ int main(int argc, char **argv) {
       for (int k = 0; k < pass_count; k++) ok |= !strcmp(dump, pass_list[k].name);
       if (!ok) usage_error("unknown pass in --dump-ir=%s", a + 10);
     }
+    else if (!strcmp(a, "--report") || !strncmp(a, "--report=", 9)) {
+      report = a[8] == '=' ? a + 9 : (++i < argc ? argv[i] : NULL);
+      if (!report || !*report) usage_error("%s needs a file", "--report");
+    }
+    else if (!strcmp(a, "--dump-dot") || !strncmp(a, "--dump-dot=", 11)) {
+      dot = a[10] == '=' ? a + 11 : (++i < argc ? argv[i] : NULL);
+      if (!dot || !*dot) usage_error("%s needs a file", "--dump-dot");
+    }
     else if (!strcmp(a, "-q")) quiet = true;
     else if (!strcmp(a, "--naive")) naive = true;
     else if (a[0] == '-' && a[1]) usage_error("unknown option '%s'", a);
@@ -163,6 +174,8 @@ int main(int argc, char **argv) {
   if (ta.train && cuda) usage_error("%s", "--train builds C only for now (no --target=cuda)");
   if (ta.train && naive) usage_error("%s", "--train does not take --naive");
   if (ta.train && embedded) usage_error("%s", "--train does not take --embedded");
+  if ((report || dot) && !out) usage_error("%s", "--report and --dump-dot describe generated code: give -o FILE");
+  if ((report || dot) && ta.train) usage_error("%s", "--report and --dump-dot do not describe --train builds yet");
 
   char cmd[1024] = "jtc";
   for (int i = 1; i < argc && strlen(cmd) + strlen(argv[i]) + 2 < sizeof cmd; i++) {
@@ -174,7 +187,8 @@ int main(int argc, char **argv) {
                        .naive = naive, .quiet = quiet, .arch = arch, .shapes = shapes, .nshapes = nshapes,
                        .binds = binds, .nbinds = nbinds, .seqs = seqs, .nseqs = nseqs, .weights = weights,
                        .wmode = wmode, .embed_limit = embed_limit, .max_bytes = max_bytes, .max_nodes = max_nodes,
-                       .max_depth = max_depth, .train = ta.train, .topt = ta.o, .dump = dump, .dump_file = stdout};
+                       .max_depth = max_depth, .train = ta.train, .topt = ta.o, .dump = dump, .dump_file = stdout,
+                       .report = report, .dot = dot};
   int rc = jtc_compile(&co, NULL, 0);
   for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);
   for (int k = 0; k < nbinds; k++) free((char *)binds[k].name);

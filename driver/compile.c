@@ -8,6 +8,8 @@
 
 #include "cli/args.h"
 #include "codegen/cuda/cuda.h"
+#include "driver/dot.h"
+#include "driver/report.h"
 #include "frontend/jtpy/jtpy.h"
 
 /* Print a message to stderr and keep it in err. */
@@ -47,6 +49,21 @@ int jtc_write_code(Graph *g, Plan *p, Plan *tp, const CgOptions *co, char *err, 
   } else {
     ir_files_keep(g);
   }
+  return rc;
+}
+
+/* --report and --dump-dot, from the plan just printed and its names; ir_fail lands here. */
+static int describe(Plan *p, const CgOptions *co, const CompileOptions *o, char *err, size_t errlen) {
+  jmp_buf jb;
+  p->g->on_error = &jb;
+  if (setjmp(jb)) {
+    report(err, errlen, "%s", p->g->errmsg);
+    return 1;
+  }
+  PlanInfo *pi = plan_info(p, co);
+  int rc = (o->report && report_write(pi, o, o->report)) || (o->dot && dot_write(pi, o->dot)) ? 1 : 0;
+  if (rc) keep(err, errlen, "could not write the report (see stderr)");
+  p->g->on_error = NULL;
   return rc;
 }
 
@@ -117,6 +134,10 @@ int jtc_compile(const CompileOptions *o, char *err, size_t errlen) {
     report(err, errlen, "jtc: --train applies to ONNX models for now; '%s' is a pickle", o->model);
     return 2;
   }
+  if ((o->report || o->dot) && (o->train || !o->out)) {
+    report(err, errlen, "jtc: --report and --dump-dot describe generated code: they need -o FILE and do not take --train");
+    return 2;
+  }
   Graph *tg, *g = load(o, &tg, err, errlen);
   if (!g) return 1;
   FILE *dump = o->dump_file ? o->dump_file : stdout;
@@ -147,6 +168,7 @@ int jtc_compile(const CompileOptions *o, char *err, size_t errlen) {
         fprintf(stderr, "jtc: --target=cuda: %s holds CUDA source; build it with nvcc -x cu (the line in its first comment)\n",
                 o->out);
       rc = jtc_write_code(g, p, tp, &co, err, errlen);
+      if (!rc && !tp && (o->report || o->dot)) rc = describe(p, &co, o, err, errlen);
       if (!rc && !o->quiet && tp)
         fprintf(stderr, "jtc: wrote %s and %s: training build, %d kernels per step (%d for %s_run), arena %" PRId64
                         " bytes, weights %" PRId64 " bytes\n",

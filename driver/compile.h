@@ -30,6 +30,8 @@ typedef struct {
   TrainOptions topt;
   const char *dump;           /* --dump-ir: a pass name, "all", "input", or NULL */
   FILE *dump_file;
+  const char *report;         /* --report: JSON describing the generated code (needs out; not with train), or NULL */
+  const char *dot;            /* --dump-dot: the kernel graph as Graphviz (the same), or NULL */
 } CompileOptions;
 
 /* 0 on success; 1 for a model error, 2 for options that do not fit the model (a pickle

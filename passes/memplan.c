@@ -15,21 +15,27 @@ static int by_offset(const void *a, const void *b) {
   return (x->off > y->off) - (x->off < y->off);
 }
 
-void pass_memplan(Plan *p) {
+int *pass_last_use(const Plan *p) {
   Graph *g = p->g;
   int *last_use = ir_alloc_array(g, (size_t)g->nnodes, sizeof(int));
   for (int i = 0; i < g->nnodes; i++) last_use[i] = -1;
   /* a buffer read by kernel j (directly, through its inlined nodes, or by an index LOAD) stays live through j */
   for (int j = 0; j < p->nkernels; j++) {
-    Kernel *k = &p->kernels[j];
+    const Kernel *k = &p->kernels[j];
     for (int f = -1; f < k->nfused; f++) {
-      Node *n = f < 0 ? k->root : k->fused[f];
+      const Node *n = f < 0 ? k->root : k->fused[f];
       for (int e = 0; e < n->nin; e++)
         if (pass_is_buffer(n->in[e]) && last_use[n->in[e]->id] < j) last_use[n->in[e]->id] = j;
     }
   }
   for (int k = 0; k < g->nupdates; k++) last_use[g->upd_value[k]->id] = p->nkernels; /* copied into the state at the end */
   for (int k = 0; k < g->nchecks; k++) last_use[g->checks[k]->id] = p->nkernels;
+  return last_use;
+}
+
+void pass_memplan(Plan *p) {
+  Graph *g = p->g;
+  int *last_use = pass_last_use(p);
   Live *live = ir_alloc_array(g, (size_t)p->nkernels + 1, sizeof(Live));
   int nlive = 0;
   int64_t top = 0, cur = 0, peak = 0, two = 0;

@@ -135,6 +135,9 @@ int pass_bound_atoms(Graph *g, Ix *cond, Ix **atoms, int max);
 /* Which domain variables the inlined cone of operand x (indexed by the domain's own variables) reads. */
 bool pass_operand_vars(Graph *g, const Node *x, int nvars, bool *used);
 void pass_memplan(Plan *p);
+/* Per node id: the last kernel that reads the buffer (p->nkernels: kept to the end of the
+ * run, a state update or check), or -1. memplan's liveness, shared with the --report writer. */
+int *pass_last_use(const Plan *p);
 void pass_launch(Plan *p);
 
 /* autodiff.c: the gradients of sum(seed * y) (seed NULL: ones) with respect to xs[0..nx),

@@ -68,6 +68,17 @@ expect unwritable-output-valgrind 1 "cannot write .*No such file or directory" $
 expect shape-unknown-input 1 "not a graph input" "$JTC" $M --shape nosuch=1 -o "$T/a.c"
 expect compile 0 "wrote" "$JTC" $M -o "$T/a.c"
 
+# --report and --dump-dot: a file is required, so is -o; an unwritable path is one message and exit 1
+expect report-no-file 2 "jtc: --report needs a file" "$JTC" $M -o "$T/a.c" --report
+expect report-empty-file 2 "jtc: --report needs a file" "$JTC" $M -o "$T/a.c" --report=
+expect dot-no-file 2 "jtc: --dump-dot needs a file" "$JTC" $M -o "$T/a.c" --dump-dot
+expect report-no-output 2 "describe generated code: give -o FILE" "$JTC" $M --dump-ir --report "$T/r.json"
+expect report-train 2 "do not describe --train" "$JTC" $M --train --loss=mse --lr=0.1 -o "$T/a.c" --report="$T/r.json"
+expect report-unwritable 1 "cannot write $T/no/such/dir/r.json" "$JTC" $M -o "$T/a.c" --report="$T/no/such/dir/r.json"
+if [ "$(wc -l <"$T/err")" -eq 1 ]; then ok report-unwritable-one-message; else bad report-unwritable-one-message "$(wc -l <"$T/err") lines on stderr"; fi
+expect dot-unwritable 1 "cannot write $T/no/such/dir/g.dot" "$JTC" $M -o "$T/a.c" --dump-dot "$T/no/such/dir/g.dot"
+expect report-and-dot 0 "wrote" "$JTC" $M -o "$T/a.c" --report="$T/r.json" --dump-dot="$T/g.dot"
+
 # resource limits (issue 12): bad values are usage errors; a model past a limit names the flag that raises it
 expect limit-bad-bytes 2 "bad --max-bytes=0" "$JTC" $M --max-bytes=0 -o "$T/a.c"
 expect limit-bad-bytes-text 2 "bad --max-bytes=x" "$JTC" $M --max-bytes=x -o "$T/a.c"

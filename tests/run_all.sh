@@ -33,6 +33,8 @@
 #   sanitize  tests/sanitize/run.sh: the generated C of the samples (default, external
 #             weights, embedded, training builds) under ASan+UBSan and valgrind, with and
 #             without OpenMP: init/run/free/re-init, no invalid access or leak, right outputs
+#   report    tests/report/run.sh: --report and --dump-dot of the samples (C, --naive, CUDA)
+#             against the generated files, the ONNX model and dot -Tsvg
 #   nvcc-*    nvcc builds of the samples (sm_75, sm_87, sm_90) and of every CUDA source
 #             cuda-* passed (sm_75), when nvcc is installed
 # Each suite prints its tests and summary; the last line is the grand total
@@ -214,6 +216,7 @@ run_script embedded env B="$B" PYTHON="$PYTHON" sh tests/embedded/run.sh
 run_script stable env B="$B" sh tests/stable/run.sh
 run_script sanitize env B="$B" PYTHON="$PYTHON" sh tests/sanitize/run.sh
 run_script fuzz-ci env B="$B" sh tests/fuzz/ci.sh
+run_script report env B="$B" PYTHON="$PYTHON" sh tests/report/run.sh
 
 NVCC=${NVCC:-$(command -v nvcc || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; })}
 if [ -z "$NVCC" ]; then
