@@ -278,6 +278,7 @@ static cJSON *options(const PlanInfo *pi, const CompileOptions *o) {
   cJSON_AddStringToObject(j, "target", pi->cuda ? "cuda" : "c");
   add_str(pi, j, "prefix", pi->co->prefix);
   cJSON_AddBoolToObject(j, "naive", o->naive);
+  cJSON_AddBoolToObject(j, "embedded", o->embedded);
   cJSON *shapes = cJSON_CreateArray();
   for (int i = 0; i < o->nshapes; i++) {
     cJSON *s = cJSON_CreateObject();

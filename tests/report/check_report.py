@@ -18,7 +18,7 @@ import re
 import sys
 
 TOP = ["jtc", "options", "model", "inputs", "outputs", "kernels", "totals", "arena", "weights", "gemm_scratch"]
-OPTIONS = ["target", "prefix", "naive", "shapes", "binds", "seqs", "weights_override", "weights_mode", "embed_limit",
+OPTIONS = ["target", "prefix", "naive", "embedded", "shapes", "binds", "seqs", "weights_override", "weights_mode", "embed_limit",
            "arch", "cuda_graph"]
 TENSOR = ["name", "dtype", "shape", "bytes"]
 KERNEL = ["index", "name", "op", "onnx_nodes", "output", "domain", "loop_order", "parallel_loops",

@@ -28,9 +28,9 @@ compile() {
   mkdir -p "$dir"
   # shellcheck disable=SC2086
   if [ "$kind" = small ]; then
-    (cd "$dir" && env -i PATH="$PATH" "$JTC" -q "$@" -o "$out" $extra)
+    (cd "$dir" && env -i PATH="$PATH" "$JTC" -q "$@" -o "$out" $describe)
   else
-    (cd "$dir" && env JTC_PAD="$PAD" JTC_PAD2="$PAD$PAD" "$JTC" -q "$@" -o "$out" $extra)
+    (cd "$dir" && env JTC_PAD="$PAD" JTC_PAD2="$PAD$PAD" "$JTC" -q "$@" -o "$out" $describe)
   fi
 }
 
@@ -44,6 +44,8 @@ for model in mlp lenet; do
     embedded) args="--embedded" out=net.c ;;
     train) args="--train --loss=cross_entropy --optimizer=adam" out=net.c ;;
     esac
+    describe=$extra
+    [ $conf = train ] && describe= # --report and --dump-dot do not describe training builds
     a=$WORK/$model-$conf/one b=$WORK/$model-$conf/second/dir
     # shellcheck disable=SC2086
     if ! compile "$a" small "$out" "$m" $args 2>"$WORK/$model-$conf.log" || ! compile "$b" big "$out" "$m" $args 2>>"$WORK/$model-$conf.log"; then
