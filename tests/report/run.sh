@@ -64,6 +64,7 @@ for model in mlp lenet; do
   case_ "$model" c c
   case_ "$model" external c --external-weights
   case_ "$model" naive c --naive
+  case_ "$model" embedded c --embedded
   case_ "$model" cuda cu --target=cuda
 
   # determinism: another run (another directory, the same file names) gives the same bytes
@@ -77,11 +78,11 @@ for model in mlp lenet; do
   fi
 
   # the FLOP count is a property of the model's nodes, not of the schedule
-  f1=$(flops "$W/$model/c/net.json") f2=$(flops "$W/$model/naive/net.json") f3=$(flops "$W/$model/cuda/net.json")
-  if [ -n "$f1" ] && [ "$f1" = "$f2" ] && [ "$f1" = "$f3" ]; then
-    ok "$model total FLOPs the same for C, --naive and CUDA ($f1)"
+  f1=$(flops "$W/$model/c/net.json") f2=$(flops "$W/$model/naive/net.json") f3=$(flops "$W/$model/cuda/net.json") f4=$(flops "$W/$model/embedded/net.json")
+  if [ -n "$f1" ] && [ "$f1" = "$f2" ] && [ "$f1" = "$f3" ] && [ "$f1" = "$f4" ]; then
+    ok "$model total FLOPs the same for C, --naive, --embedded and CUDA ($f1)"
   else
-    bad "$model total FLOPs the same for C, --naive and CUDA" "C $f1, naive $f2, CUDA $f3"
+    bad "$model total FLOPs the same for C, --naive, --embedded and CUDA" "C $f1, naive $f2, CUDA $f3, embedded $f4"
   fi
 done
 
