@@ -41,9 +41,13 @@ SH
 chmod +x "$W/cc-count" "$W/cc-other" "$W/cc-fail"
 builds() { if [ -f "$W/count" ]; then wc -l <"$W/count" | tr -d ' '; else echo 0; fi; }
 
-if ! $REAL_CC -std=c11 -Wall -Wextra -Werror -Iinclude samples/jit/jit_example.c "$B/libjtc.a" -lprotobuf-c -lcjson -lm -ldl \
+# a library built under the sanitizers (make asan) needs their runtimes in the program too
+SAN=
+nm "$B/libjtc.a" 2>/dev/null | grep -q __asan_init && SAN="-fsanitize=address,undefined"
+# shellcheck disable=SC2086
+if ! $REAL_CC -std=c11 -Wall -Wextra -Werror $SAN -Iinclude samples/jit/jit_example.c "$B/libjtc.a" -lprotobuf-c -lcjson -lm -ldl \
      -o "$W/jit" 2>"$W/log" ||
-   ! $REAL_CC -std=c11 -Wall -Wextra -Werror -Iinclude samples/jit/jit_example.c -L"$B" -ljtc -Wl,-rpath,"$(cd "$B" && pwd)" \
+   ! $REAL_CC -std=c11 -Wall -Wextra -Werror $SAN -Iinclude samples/jit/jit_example.c -L"$B" -ljtc -Wl,-rpath,"$(cd "$B" && pwd)" \
      -o "$W/jit_so" 2>>"$W/log"; then
   cat "$W/log"
   echo "FAIL libjtc: the example does not build"
