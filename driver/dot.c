@@ -74,30 +74,16 @@ static void print_graph(const PlanInfo *pi, FILE *f) {
     Str ops;
     str_init(&ops, g);
     str_cat(&ops, "%s", "");
-    const char **seen = ir_alloc_array(g, (size_t)k->nfused + 1, sizeof(char *));
-    int nseen = 0;
-    for (int x = -1; x < k->nfused; x++) {
-      const char *op = (x < 0 ? k->root : k->fused[x])->origin_op;
-      bool dup = !op;
-      for (int s = 0; s < nseen && !dup; s++) dup = !strcmp(seen[s], op);
-      if (dup) continue;
-      seen[nseen++] = op;
-      str_cat(&ops, "%s%s", ops.len ? ", " : "", op);
-    }
+    int n;
+    const char **seen = plan_kernel_origins(g, k, true, &n);
+    for (int s = 0; s < n; s++) str_cat(&ops, "%s%s", ops.len ? ", " : "", seen[s]);
     if (!ops.len) str_cat(&ops, "%s", node_kind_names[k->root->kind]);
     /* the ONNX nodes it computes, distinct, one a line: the tooltip (SVG: shown on hover) */
     Str names;
     str_init(&names, g);
     str_cat(&names, "%s", "");
-    nseen = 0;
-    for (int x = -1; x < k->nfused; x++) {
-      const char *o = (x < 0 ? k->root : k->fused[x])->origin;
-      bool dup = !o;
-      for (int s = 0; s < nseen && !dup; s++) dup = !strcmp(seen[s], o);
-      if (dup) continue;
-      seen[nseen++] = o;
-      str_cat(&names, "%s%s", names.len ? "\n" : "", o);
-    }
+    seen = plan_kernel_origins(g, k, false, &n);
+    for (int s = 0; s < n; s++) str_cat(&names, "%s%s", names.len ? "\n" : "", seen[s]);
     fprintf(f, "  k%d [shape=box, label=\"%s\\n%s\\n%s\", tooltip=\"%s\"];\n", j, dot_escape(g, pi->k[j].name),
             dot_escape(g, ops.s), shape_text(g, k->root), dot_escape(g, names.s));
   }

@@ -99,3 +99,16 @@ const char *plan_text(Graph *g, const char *s) {
   }
   return b.s;
 }
+
+const char **plan_kernel_origins(Graph *g, const Kernel *k, bool ops, int *n) {
+  const char **seen = ir_alloc_array(g, (size_t)k->nfused + 1, sizeof(char *));
+  *n = 0;
+  for (int f = -1; f < k->nfused; f++) {
+    const Node *x = f < 0 ? k->root : k->fused[f];
+    const char *s = ops ? x->origin_op : x->origin;
+    bool dup = !s;
+    for (int i = 0; i < *n && !dup; i++) dup = !strcmp(seen[i], s);
+    if (!dup) seen[(*n)++] = s;
+  }
+  return seen;
+}

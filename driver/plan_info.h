@@ -34,6 +34,10 @@ typedef struct {
 /* Fails through ir_fail (the caller holds g->on_error). p must be printed already with co. */
 PlanInfo *plan_info(Plan *p, const CgOptions *co);
 
+/* The distinct non-NULL ONNX op types (ops) or node names (!ops) of kernel k's root and
+ * fused nodes, in that order; *n receives the count. */
+const char **plan_kernel_origins(Graph *g, const Kernel *k, bool ops, int *n);
+
 /* s as valid UTF-8 without control characters (each invalid byte or control becomes '?'); NULL stays NULL. */
 const char *plan_text(Graph *g, const char *s);
 

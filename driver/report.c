@@ -194,16 +194,9 @@ static cJSON *kernel(const PlanInfo *pi, int j, int64_t *tot) {
   add_str(pi, o, "name", ki->name);
   add_str(pi, o, "op", root->origin_op ? root->origin_op : node_kind_names[root->kind]);
   cJSON *nodes = cJSON_CreateArray();
-  const char **seen = ir_alloc_array(pi->g, (size_t)k->nfused + 1, sizeof(char *));
-  int nseen = 0;
-  for (int f = -1; f < k->nfused; f++) {
-    const char *s = (f < 0 ? root : k->fused[f])->origin;
-    bool dup = !s;
-    for (int i = 0; i < nseen && !dup; i++) dup = !strcmp(seen[i], s);
-    if (dup) continue;
-    seen[nseen++] = s;
-    cJSON_AddItemToArray(nodes, cJSON_CreateString(plan_text(pi->g, s)));
-  }
+  int nnames;
+  const char **names = plan_kernel_origins(pi->g, k, false, &nnames);
+  for (int i = 0; i < nnames; i++) cJSON_AddItemToArray(nodes, cJSON_CreateString(plan_text(pi->g, names[i])));
   cJSON_AddItemToObject(o, "onnx_nodes", nodes);
   cJSON *out = cJSON_CreateObject();
   add_str(pi, out, "buffer", cg_bufname((CgCtx *)&pi->c, root));
