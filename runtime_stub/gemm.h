@@ -11,6 +11,7 @@
  *   jtc_gemm_pack_a_strided(M, K, A, rs, cs, Ap)   A(i,k) = A[i*rs + k*cs]
  *   jtc_pack_b_fn                              B-block provider (layout below)
  *   jtc_gemm_pack_b_rowmajor / _trans          providers, ctx = jtc_gemm_bmat
+ *   jtc_gemm_copy / jtc_gemm_copy2(dst, src, n) one run of a strip: src[i] / src[2i]
  *   jtc_gemm_scratch_bytes(N, K, nthreads)     scratch bytes for jtc_gemm
  *   jtc_gemm(M, N, K, Ap, packb, ctx, C, ldc, accumulate, epi, scratch,
  *            scratch_bytes) -> 0, or -1 if the scratch is too small
@@ -69,8 +70,9 @@
  * portable C; #define JTC_GEMM_SCALAR before this text forces portable C.
  * AVX-512 also has 8- and 4-row variants for the last panel of M (M = 64 is
  * 5 panels of 12 + one of 4), masked stores for partial strips, the epilogue
- * fused into the kernel's stores, and a thin kernel for strips of <= 4
- * columns (N = 1: vectors run down the 12 rows of the A panel instead). Other
+ * fused into the kernel's stores, a thin kernel for strips of <= 4 columns
+ * (N = 1: vectors run down the 12 rows of the A panel instead), a 12 x 8 ymm
+ * kernel for 5..8, and strips of 17..24 cut into 16 + the rest. Other
  * ISAs write edge tiles through a stack tile and run the epilogue in C.
  * The portable micro-kernel is always compiled and can be chosen at run time
  * (epi->scalar = 1) with the SIMD build's layouts, so tests compare both.
@@ -218,6 +220,43 @@ JTC_GEMM_FN void jtc_gemm_pack_b_trans(const void *ctx, float *panel, int64_t k0
     for (int64_t j = n; j < JTC_GEMM_NR; j++)
       for (int64_t k = 0; k < kc; k++) dst[k * JTC_GEMM_NR + j] = 0.0f;
   }
+}
+
+/* Runs of a packed B strip, for the generated providers (a conv's im2col rows):
+ * dst[i] = src[i] (jtc_gemm_copy) or src[2*i] (jtc_gemm_copy2, stride-2 convs)
+ * for i < n. With AVX-512 whole runs are a few masked moves (masked-off lanes
+ * are never read), so short runs (7- and 14-wide planes) cost no scalar tail.
+ * AddressSanitizer checks a masked load's full width, so ASan builds take the loops. */
+#if !defined(JTC_GEMM_SCALAR) && defined(__AVX512F__) && !defined(__SANITIZE_ADDRESS__)
+#define JTC_GEMM_MASKED_COPY 1
+#endif
+JTC_GEMM_INLINE void jtc_gemm_copy(float *dst, const float *src, int64_t n) {
+#ifdef JTC_GEMM_MASKED_COPY
+  for (; n >= 16; n -= 16, src += 16, dst += 16) _mm512_storeu_ps(dst, _mm512_loadu_ps(src));
+  if (n > 0) {
+    __mmask16 m = (__mmask16)((1u << n) - 1);
+    _mm512_mask_storeu_ps(dst, m, _mm512_maskz_loadu_ps(m, src));
+  }
+#else
+  for (int64_t i = 0; i < n; i++) dst[i] = src[i];
+#endif
+}
+
+JTC_GEMM_INLINE void jtc_gemm_copy2(float *dst, const float *src, int64_t n) {
+#ifdef JTC_GEMM_MASKED_COPY
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (; n >= 16; n -= 16, src += 32, dst += 16)
+    _mm512_storeu_ps(dst, _mm512_permutex2var_ps(_mm512_loadu_ps(src), even, _mm512_loadu_ps(src + 16)));
+  if (n > 0) { /* reads src[0 .. 2n-2] */
+    int64_t last = 2 * n - 1;
+    __mmask16 m0 = last >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << last) - 1);
+    __mmask16 m1 = last > 16 ? (__mmask16)((1u << (last - 16)) - 1) : (__mmask16)0;
+    __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(m0, src), even, _mm512_maskz_loadu_ps(m1, src + 16));
+    _mm512_mask_storeu_ps(dst, (__mmask16)((1u << n) - 1), v);
+  }
+#else
+  for (int64_t i = 0; i < n; i++) dst[i] = src[2 * i];
+#endif
 }
 
 /* ---- block sizes and scratch ---------------------------------------------- */
@@ -412,7 +451,6 @@ JTC_GEMM_FN void jtc_gemm_k512_4x1(int64_t kc, const float *a, const float *b, f
  * 12 x 32 kernel would waste 28 of 32 lanes, so vectorize over the 12 rows of
  * the A panel instead: one masked load of A per k, one broadcast of B per
  * column, accumulators for 4 k in flight per column. */
-#define JTC_GEMM_HAVE_THIN 1
 #define JTC_GEMM_THIN_N 4
 #define JTC_GEMM_T512(u, j)                                                      \
   if (NT > j) s##u##j = _mm512_fmadd_ps(a##u, _mm512_set1_ps(b[(k + u) * JTC_GEMM_NR + j]), s##u##j);
@@ -450,16 +488,58 @@ JTC_GEMM_FN void jtc_gemm_kernel_thin(int64_t kc, const float *a, const float *b
   else jtc_gemm_thin512(4, kc, a, b, c, ldc, m, n, loadc, tail);
 }
 
+/* Strips of 5..8 columns (N = 8, a batch of 8 through a fully connected layer):
+ * a 12 x 8 tile in 12 ymm accumulators, half the work of a 16-lane vector.
+ * -mavx512f implies AVX2 and FMA, so the 256-bit forms are always there. */
+#define JTC_GEMM_R256(r) c##r = _mm256_fmadd_ps(_mm256_broadcast_ss(a + r), bv, c##r);
+#define JTC_GEMM_S256(r) _mm256_storeu_ps(t + r * JTC_GEMM_NR, c##r);
+JTC_GEMM_FN void jtc_gemm_kernel_12x8(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int64_t m,
+                                      int64_t n, int loadc, const jtc_gemm_tail *tail) {
+  __m256 z = _mm256_setzero_ps();
+  __m256 c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z, c8 = z, c9 = z, c10 = z, c11 = z;
+  for (int64_t k = 0; k < kc; k++, a += JTC_GEMM_PANEL, b += JTC_GEMM_NR) {
+    __m256 bv = _mm256_loadu_ps(b);
+    JTC_GEMM_R256(0) JTC_GEMM_R256(1) JTC_GEMM_R256(2) JTC_GEMM_R256(3) JTC_GEMM_R256(4) JTC_GEMM_R256(5)
+    JTC_GEMM_R256(6) JTC_GEMM_R256(7) JTC_GEMM_R256(8) JTC_GEMM_R256(9) JTC_GEMM_R256(10) JTC_GEMM_R256(11)
+  }
+  float t[JTC_GEMM_PANEL * JTC_GEMM_NR];
+  JTC_GEMM_S256(0) JTC_GEMM_S256(1) JTC_GEMM_S256(2) JTC_GEMM_S256(3) JTC_GEMM_S256(4) JTC_GEMM_S256(5)
+  JTC_GEMM_S256(6) JTC_GEMM_S256(7) JTC_GEMM_S256(8) JTC_GEMM_S256(9) JTC_GEMM_S256(10) JTC_GEMM_S256(11)
+  jtc_gemm_tile_out(t, JTC_GEMM_PANEL, c, ldc, m, n, loadc, tail);
+}
+#undef JTC_GEMM_R256
+#undef JTC_GEMM_S256
+
+/* 16 columns or fewer: one vector per row, or less for 8 and 4 */
+JTC_GEMM_FN void jtc_gemm_kernel_narrow(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int64_t m,
+                                        int64_t n, int loadc, const jtc_gemm_tail *tail) {
+  if (n <= JTC_GEMM_THIN_N) jtc_gemm_kernel_thin(kc, a, b, c, ldc, m, n, loadc, tail);
+  else if (n <= 8) jtc_gemm_kernel_12x8(kc, a, b, c, ldc, m, n, loadc, tail);
+  else if (m > 8) jtc_gemm_k512_12x1(kc, a, b, c, ldc, m, n, loadc, tail);
+  else if (m > 4) jtc_gemm_k512_8x1(kc, a, b, c, ldc, m, n, loadc, tail);
+  else jtc_gemm_k512_4x1(kc, a, b, c, ldc, m, n, loadc, tail);
+}
+
+/* A strip of n <= 32 columns. Up to 24 columns it is cut at 16 (one vector per
+ * row, then a narrow kernel on the rest: N = 49 is strips of 32 and 17, the 17
+ * as 16 + 1, not a padded 32), so no more than 8 lanes in 32 go idle. */
 JTC_GEMM_FN void jtc_gemm_kernel(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int64_t m,
                                  int64_t n, int loadc, const jtc_gemm_tail *tail) {
-  if (n > 16) {
+  if (n > 24) {
     if (m > 8) jtc_gemm_k512_12x2(kc, a, b, c, ldc, m, n, loadc, tail);
     else if (m > 4) jtc_gemm_k512_8x2(kc, a, b, c, ldc, m, n, loadc, tail);
     else jtc_gemm_k512_4x2(kc, a, b, c, ldc, m, n, loadc, tail);
+  } else if (n > 16) {
+    jtc_gemm_kernel_narrow(kc, a, b, c, ldc, m, 16, loadc, tail);
+    jtc_gemm_tail rest;
+    if (tail) {
+      rest = *tail;
+      if (rest.bcol) rest.bcol += 16;
+      if (rest.res) rest.res += 16;
+    }
+    jtc_gemm_kernel_narrow(kc, a, b + 16, c + 16, ldc, m, n - 16, loadc, tail ? &rest : NULL);
   } else {
-    if (m > 8) jtc_gemm_k512_12x1(kc, a, b, c, ldc, m, n, loadc, tail);
-    else if (m > 4) jtc_gemm_k512_8x1(kc, a, b, c, ldc, m, n, loadc, tail);
-    else jtc_gemm_k512_4x1(kc, a, b, c, ldc, m, n, loadc, tail);
+    jtc_gemm_kernel_narrow(kc, a, b, c, ldc, m, n, loadc, tail);
   }
 }
 
@@ -593,12 +673,7 @@ JTC_GEMM_FN void jtc_gemm_part(int64_t i0, int64_t i1, int64_t j0, int64_t j1, i
             tail.bcol = epi->bias_col ? epi->bias_col + j : NULL;
             tail.res = epi->residual ? epi->residual + i * epi->ldr + j : NULL;
           }
-#ifdef JTC_GEMM_HAVE_THIN
-          if (n <= JTC_GEMM_THIN_N && kern == jtc_gemm_kernel)
-            jtc_gemm_kernel_thin(kc, a, Bp + s * kc * JTC_GEMM_NR, c, ldc, m, n, loadc, last && has_epi ? &tail : NULL);
-          else
-#endif
-            kern(kc, a, Bp + s * kc * JTC_GEMM_NR, c, ldc, m, n, loadc, last && has_epi ? &tail : NULL);
+          kern(kc, a, Bp + s * kc * JTC_GEMM_NR, c, ldc, m, n, loadc, last && has_epi ? &tail : NULL);
           if (last && epi && epi->post) epi->post(epi->post_ctx, c, ldc, i, j, m, n);
         }
       }

@@ -706,10 +706,21 @@ static void ids_of(CgCtx *c, Ix **ids, int n) {
   for (int v = 0; v < n; v++) ids[v] = ix_var(c->g, v);
 }
 
+/* When B is a float32 GATHER straight from a float32 buffer (a conv's input, a matrix):
+ * its source offset over the domain, affine with coefficient 1 or 2 on the last
+ * column variable, so a run is one jtc_gemm_copy / jtc_gemm_copy2; else NULL. */
+static Ix *b_run_offset(CgCtx *c, const Contraction *gm, int v) {
+  const Node *b = gm->bop;
+  if (b->kind != NODE_GATHER || b->dtype != DT_F32 || b->in[0]->dtype != DT_F32) return NULL;
+  Ix *off = cg_linearize(c, b->in[0], b->idx);
+  return off->affine && (off->coef[v] == 1 || off->coef[v] == 2) ? off : NULL;
+}
+
 /* The strip as runs along the last column variable: within a run the other variables are
  * fixed, so B's bounds solve into limits and the run is zeros, a branch-free copy
- * (contiguous for stride-1 convs and row-major matrices), zeros. False if B's reads
- * are not affine in that variable. */
+ * (contiguous for stride-1 convs and row-major matrices), zeros. Column variables that
+ * continue the run in memory (a pointwise conv's rows: i2 * W + i3) join it, so a run
+ * can span the strip. False if B's reads are not affine in the last variable. */
 static bool segment_provider(CgCtx *c, const Contraction *gm, const bool *used, Ix **ids) {
   Graph *g = c->g;
   const Node *dom = gm->scatter->in[0], *b = gm->bop;
@@ -718,13 +729,19 @@ static bool segment_provider(CgCtx *c, const Contraction *gm, const bool *used, 
   int64_t e = dom->dims[v];
   bool window = b->kind == NODE_GATHER && !(b->flags & NF_MATERIALIZE) && b->nin == 1 && pass_is_buffer(b->in[0]);
   if (e < 2 || !(pass_is_buffer(b) || (window && pass_window_solvable(g, b, v, dom->rank)))) return false;
+  Ix *off = window ? b_run_offset(c, gm, v) : NULL;
+  /* outer column variables merged into the run: B in bounds everywhere and each one's
+   * step in memory the run's length so far */
+  int inner = gm->nn - 1;
+  if (off && off->coef[v] == 1 && !b->cond && !bounds(c, b->in[0], b->idx))
+    while (inner > 0 && off->coef[gm->nvars[inner - 1]] == e) e *= dom->dims[gm->nvars[--inner]];
   cg_line(c, "const int64_t jn = nc - s * JTC_GEMM_NR < JTC_GEMM_NR ? nc - s * JTC_GEMM_NR : JTC_GEMM_NR;");
   cg_line(c, "int64_t n = n0 + s * JTC_GEMM_NR, j = 0;");
   cg_line(c, "while (j < jn) {");
   c->indent++;
   cg_line(c, "const int64_t b = n %% %" PRId64 ";", e);
   int64_t after = e;
-  for (int j = gm->nn - 2; j >= 0; j--) {
+  for (int j = inner - 1; j >= 0; j--) {
     int w = gm->nvars[j];
     int64_t ew = dom->dims[w];
     if (used[w] && ew > 1) cg_line(c, "const int64_t i%d = n / %" PRId64 " %% %" PRId64 ";", w, after, ew);
@@ -739,10 +756,24 @@ static bool segment_provider(CgCtx *c, const Contraction *gm, const bool *used, 
     cg_line(c, "if (hi < lo) hi = lo;");
     cg_line(c, "for (int64_t t = b; t < lo; t++) dst[j + t - b] = 0.0f;");
   }
-  c->nocheck = window ? b : NULL;
-  char *val = cg_expr(c, (Node *)b, ids, false);
-  c->nocheck = NULL;
-  cg_line(c, "for (int64_t i%d = lo; i%d < hi; i%d++) dst[j + i%d - b] = %s;", v, v, v, v, val);
+  if (off) {
+    /* the run's first address: merged variables at 0, v at lo (the offset is linear) */
+    Ix *at[IR_MAX_RANK];
+    for (int k = 0; k < c->ndom; k++) at[k] = ix_var(g, k);
+    for (int j = inner; j < gm->nn - 1; j++) at[gm->nvars[j]] = ix_const(g, 0);
+    Ix *first = ix_simplify(g, ix_subst(g, off, c->ndom, at), c->ndom, c->dom);
+    c->read[b->in[0]->id] = true;
+    cg_line(c, "if (hi > lo) {");
+    cg_line(c, "  const int64_t i%d = lo;", v);
+    cg_line(c, "  jtc_gemm_copy%s(dst + j + lo - b, %s + %s, hi - lo);", off->coef[v] == 2 ? "2" : "",
+            cg_bufname(c, b->in[0]), cg_ix_sum(c, first));
+    cg_line(c, "}");
+  } else {
+    c->nocheck = window ? b : NULL;
+    char *val = cg_expr(c, (Node *)b, ids, false);
+    c->nocheck = NULL;
+    cg_line(c, "for (int64_t i%d = lo; i%d < hi; i%d++) dst[j + i%d - b] = %s;", v, v, v, v, val);
+  }
   if (window) cg_line(c, "for (int64_t t = hi; t < b + seg; t++) dst[j + t - b] = 0.0f;");
   cg_line(c, "j += seg;");
   cg_line(c, "n += seg;");

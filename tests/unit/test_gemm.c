@@ -139,8 +139,9 @@ static void test_k_one_n_one(void **s) {
   check_both(1000, 1, 512, 1, BIAS_ROW);
   check_both(1, 1000, 512, 1000, BIAS_COL | RELU);
   check_both(1, 1, 700, 1, 0);
-  /* last strip of 1..4 columns: the thin kernel on AVX-512 */
-  for (int64_t extra = 1; extra <= 5; extra++) {
+  /* last strips of every width: on AVX-512 1..4 columns run the thin kernel, 5..8 the
+   * 12 x 8 one, 17..24 one vector and then one of those */
+  for (int64_t extra = 1; extra < JTC_GEMM_NR; extra++) {
     check_both(25, JTC_GEMM_NR + extra, 33, JTC_GEMM_NR + extra, 0);
     check_both(25, JTC_GEMM_NR + extra, 300, JTC_GEMM_NR + extra + 2, ACC | BIAS_ROW | BIAS_COL | RESID | RELU);
     check_both(7, extra, 5, extra, ACC | CLIP6);
@@ -176,6 +177,8 @@ static void test_resnet_shapes(void **s) {
   (void)s;
   check_case(64, 3136, 576, 3136, BIAS_ROW | RELU, 0, 1);
   check_case(512, 49, 4608, 49, ACC, 0, 1);
+  check_case(512, 49, 2304, 49, BIAS_ROW | RESID | RELU, 0, 1);
+  check_case(256, 8, 9216, 8, BIAS_ROW | RELU, 0, 1); /* the MNIST CNN's fc1 at batch 8 */
   check_case(64, 3136, 576, 3136, 0, 1, 1);
 }
 
@@ -298,6 +301,27 @@ static void test_conv3x3_im2col(void **s) {
   }
 }
 
+/* the providers' run copies: every length 0..40 at stride 1 and 2, from a source that ends
+ * at the last element read (the AVX-512 forms use masked loads for the tail), nothing
+ * written past n */
+static void test_run_copies(void **s) {
+  (void)s;
+  enum { MAXN = 40 };
+  float dst[MAXN + 8];
+  for (int stride = 1; stride <= 2; stride++)
+    for (int64_t n = 0; n <= MAXN; n++) {
+      int64_t len = n ? (n - 1) * stride + 1 : 1;
+      float *src = malloc(sizeof(float) * (size_t)len);
+      for (int64_t i = 0; i < len; i++) src[i] = (float)(i * 3 + 1);
+      for (int i = 0; i < MAXN + 8; i++) dst[i] = -1.0f;
+      if (stride == 1) jtc_gemm_copy(dst, src, n);
+      else jtc_gemm_copy2(dst, src, n);
+      for (int64_t i = 0; i < n; i++) assert_true(dst[i] == src[i * stride]);
+      for (int64_t i = n; i < MAXN + 8; i++) assert_true(dst[i] == -1.0f);
+      free(src);
+    }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_packed_a_layout),
@@ -311,6 +335,7 @@ int main(void) {
     cmocka_unit_test(test_conv3x3_im2col),
     cmocka_unit_test(test_resnet_shapes),
     cmocka_unit_test(test_threads),
+    cmocka_unit_test(test_run_copies),
   };
   print_message("gemm isa: %s, MR=%d NR=%d KC=%d NC=%d\n", JTC_GEMM_ISA, JTC_GEMM_MR, JTC_GEMM_NR, JTC_GEMM_KC,
                 JTC_GEMM_NCR);
