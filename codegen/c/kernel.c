@@ -151,6 +151,20 @@ static void pre_line(CgCtx *c, const char *fmt, ...) {
   str_cat(&c->pre, "%*s%s\n", 2 * c->pre_depth, "", line);
 }
 
+/* Before the innermost loop of a float sum over `extent` elements: let OpenMP builds
+ * vectorize it (`omp simd` may reassociate the sum, as ONNX Runtime's vectorized
+ * reductions do; plain C keeps the sequential order). Short loops stay scalar (and
+ * collapsing them costs a division per element). pre: print into c->pre. */
+static void omp_simd_sum(CgCtx *c, ReduceOp red, Dtype t, const char *acc, int64_t extent, bool pre) {
+  if (c->serial || red != RED_ADD || (t != DT_F32 && t != DT_F64) || extent < 16) return;
+  char *p = str_fmt(c->g, "#pragma omp simd reduction(+:%s)", acc);
+  if (pre) {
+    str_cat(&c->pre, "#ifdef _OPENMP\n%s\n#endif\n", p);
+    return;
+  }
+  fprintf(c->f, "#ifdef _OPENMP\n%s\n#endif\n", p);
+}
+
 /* A SCATTER fused into its consumer (fuse.c chose it: a projection read
  * element for element): reduce its free variables in a register right
  * before the statement that needs it. Its kept variables are the consumer's
@@ -173,9 +187,12 @@ static char *inner_reduction(CgCtx *c, Node *n, Ix *const *idx) {
   }
   const char *acc = str_fmt(g, "acc%d", c->nacc++);
   pre_line(c, "%s %s = %s;", dt_ctype_compute(n->dtype), acc, cg_literal(g, reduce_identity(n->red, n->dtype), n->dtype));
-  int opened = 0;
+  int opened = 0, last = -1;
+  for (int v = first; v < c->ndom; v++)
+    if (c->dom[v] > 1) last = v;
   for (int v = first; v < c->ndom; v++) {
     if (c->dom[v] == 1) continue;
+    if (v == last && !n->cond) omp_simd_sum(c, n->red, n->dtype, acc, c->dom[v], true);
     pre_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) {", v, v, c->dom[v], v);
     c->pre_depth++;
     opened++;
@@ -412,7 +429,13 @@ static void body_scatter(CgCtx *c, Node *n) {
   if (k->acc_reg) {
     open_loops(c, 0, k->nouter);
     cg_line(c, "%s acc = %s;", ct, id);
-    open_loops(c, k->nouter, k->nloops);
+    if (!n->cond && k->nloops > k->nouter + 1) open_loops(c, k->nouter, k->nloops - 1);
+    if (!n->cond && k->nloops > k->nouter) {
+      omp_simd_sum(c, n->red, n->dtype, "acc", k->dom[k->order[k->nloops - 1]], false);
+      open_loops(c, k->nloops - 1, k->nloops);
+    } else {
+      open_loops(c, k->nouter, k->nloops);
+    }
     char *v = cg_expr(c, src, idx, false);
     JTC_ASSERT(c->pre.len == 0); /* fuse.c keeps reductions out of a reduction's source */
     if (n->cond) cg_line(c, "if (%s) acc = %s;", cg_ix(c, ix_simplify(g, n->cond, k->ndom, k->dom)), cg_combine(c, n->red, n->dtype, "acc", v));
