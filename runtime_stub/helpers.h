@@ -9,6 +9,14 @@
 #define JTC_HELPER static inline
 #endif
 #endif
+/* a * b + c, fused where the target has FMA: ISO C modes (-std=c11) turn gcc's
+ * contraction off, which doubles the cost of the polynomials below; without FMA
+ * hardware fmaf would be a slow library call, so it is the plain expression. */
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA) || defined(__CUDA_ARCH__)
+#define JTC_FMAF(a, b, c) fmaf(a, b, c)
+#else
+#define JTC_FMAF(a, b, c) ((a) * (b) + (c))
+#endif
 JTC_HELPER int64_t jtc_floordiv(int64_t a, int64_t b) {
   if (b == 0) return 0;
   if (b == -1) return (int64_t)(0 - (uint64_t)a);
@@ -37,6 +45,11 @@ JTC_HELPER int64_t jtc_ipow(int64_t a, int64_t b) {
     if (b & 1) r *= x;
   return (int64_t)r;
 }
+JTC_HELPER float jtc_exp_poly(float r) { /* e^r for |r| <= ln2/2 */
+  float y = JTC_FMAF(JTC_FMAF(JTC_FMAF(1.9875691500e-4f, r, 1.3981999507e-3f), r, 8.3334519073e-3f), r, 4.1665795894e-2f);
+  y = JTC_FMAF(JTC_FMAF(y, r, 1.6666665459e-1f), r, 5.0000001201e-1f);
+  return JTC_FMAF(y, r * r, r) + 1.0f;
+}
 /* e^x in float32 without libm, written so gcc vectorizes loops over it (AVX-512):
  * Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, with n rounded by the
  * 1.5*2^23 trick (floorf would block vectorization); Cephes' degree-6
@@ -46,12 +59,9 @@ JTC_HELPER int64_t jtc_ipow(int64_t a, int64_t b) {
 JTC_HELPER float jtc_expf(float x) {
   float xc = x < -87.33f ? -87.33f : x;
   xc = xc > 88.72f ? 88.72f : xc;
-  float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
-  float z = r * r;
-  float y = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
-             1.6666665459e-1f) * r + 5.0000001201e-1f;
-  y = y * z + r + 1.0f;
+  float n = JTC_FMAF(xc, 1.44269504088896341f, 12582912.0f) - 12582912.0f;
+  float r = JTC_FMAF(n, 2.12194440e-4f, JTC_FMAF(n, -0.693359375f, xc));
+  float y = jtc_exp_poly(r);
   int32_t ni = (int32_t)n, n1 = ni >> 1;
   union { int32_t i; float f; } s1, s2;
   s1.i = (n1 + 127) << 23;
@@ -62,6 +72,24 @@ JTC_HELPER float jtc_expf(float x) {
   return x != x ? x : y;
 }
 JTC_HELPER double jtc_exp(double x) { return exp(x); }
+/* 1 / (1 + e^-x) in float32 (Sigmoid, SiLU), the same e^t as jtc_expf with fewer
+ * vector operations: t = -x clamped to [-87.33, 88.72] by max/min (the ends give 1
+ * and 0 or a value below 3e-39, where the true sigmoid rounds to 1 or is subnormal)
+ * and 2^n in one factor (n = 128 only at the top clamp: +inf, giving 0). A NaN
+ * clamps to a finite t (no undefined float-to-int conversion) and is returned. */
+JTC_HELPER float jtc_sigmoidf(float x) {
+  float t = -x;
+  t = t > -87.33f ? t : -87.33f;
+  t = t < 88.72f ? t : 88.72f;
+  float n = JTC_FMAF(t, 1.44269504088896341f, 12582912.0f) - 12582912.0f;
+  float r = JTC_FMAF(n, 2.12194440e-4f, JTC_FMAF(n, -0.693359375f, t));
+  float y = jtc_exp_poly(r);
+  union { int32_t i; float f; } s;
+  s.i = ((int32_t)n + 127) * (1 << 23);
+  y = 1 / JTC_FMAF(y, s.f, 1.0f);
+  return x != x ? x : y;
+}
+JTC_HELPER double jtc_sigmoid(double x) { return 1 / (1 + exp(-x)); }
 
 /* cond ? a : b with both evaluated (they are safe to: guarded reads are inside them), so a
  * loop over it has no conditional loads and vectorizes (Clip lowers to two of these) */
