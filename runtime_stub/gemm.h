@@ -498,6 +498,7 @@ JTC_GEMM_FN void jtc_gemm_kernel_12x8(int64_t kc, const float *a, const float *b
   __m256 z = _mm256_setzero_ps();
   __m256 c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z, c8 = z, c9 = z, c10 = z, c11 = z;
   for (int64_t k = 0; k < kc; k++, a += JTC_GEMM_PANEL, b += JTC_GEMM_NR) {
+    _mm_prefetch((const char *)(a + 64 * JTC_GEMM_PANEL), _MM_HINT_T0); /* A streams from memory (few columns: little reuse) */
     __m256 bv = _mm256_loadu_ps(b);
     JTC_GEMM_R256(0) JTC_GEMM_R256(1) JTC_GEMM_R256(2) JTC_GEMM_R256(3) JTC_GEMM_R256(4) JTC_GEMM_R256(5)
     JTC_GEMM_R256(6) JTC_GEMM_R256(7) JTC_GEMM_R256(8) JTC_GEMM_R256(9) JTC_GEMM_R256(10) JTC_GEMM_R256(11)

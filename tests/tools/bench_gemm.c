@@ -32,6 +32,7 @@ static const Shape shapes[] = {
   {"conv4_x 3x3 (256x196x2304)", 256, 196, 2304},
   {"conv5_x 3x3 (512x49x4608)", 512, 49, 4608},
   {"fc (1000x1x512)", 1000, 1, 512},
+  {"fc batch 8 (256x8x9216)", 256, 8, 9216},
 };
 
 /* best GFLOP/s over `runs` runs, each repeating the product for >= min_ms */
