@@ -299,11 +299,14 @@ static bool match_epilogue(Contraction *c, Node *root) {
   return true;
 }
 
-/* A bound on one thread's packed-B block for every ISA (NR <= 32, NC <= 512, KC = 256). */
+/* A bound on one thread's packed-B block for every ISA (NR <= 32, NC <= 512, KC = 256),
+ * the single-strip case included (K whole while K x NR <= KC x NC: jtc_gemm_kc). */
 static int64_t slice_bound(int64_t N, int64_t K) {
   int64_t kc = K < 256 ? K : 256, nr = (N + 31) / 32 * 32, nc = nr < 512 ? nr : 512;
   if (kc < 1) kc = 1;
-  return (kc * nc + 15) / 16 * 16;
+  int64_t b = kc * nc;
+  if (N <= 32 && K * 32 > b) b = K * 32 < 256 * 512 ? K * 32 : 256 * 512;
+  return (b + 15) / 16 * 16;
 }
 
 void pass_contract(Plan *p) {

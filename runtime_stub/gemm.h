@@ -262,8 +262,12 @@ JTC_GEMM_INLINE void jtc_gemm_copy2(float *dst, const float *src, int64_t n) {
 /* ---- block sizes and scratch ---------------------------------------------- */
 
 /* K is cut into ceil(K/KC) blocks of near-equal size (K = 300 gives 150+150,
- * not 256+44); N into blocks of near-equal size rounded up to NR. */
-JTC_GEMM_FN int64_t jtc_gemm_kc(int64_t K) {
+ * not 256+44); N into blocks of near-equal size rounded up to NR. A product
+ * with one strip of columns (N <= NR: matrix times vector, each element of A
+ * used N times) takes K whole when that block is no larger than a full one
+ * (KC x NC), so each 12-row panel of A streams from memory in one run. */
+JTC_GEMM_FN int64_t jtc_gemm_kc(int64_t N, int64_t K) {
+  if (N <= JTC_GEMM_NR && K * JTC_GEMM_NR <= (int64_t)JTC_GEMM_KC * JTC_GEMM_NCR) return K;
   int64_t nb = (K + JTC_GEMM_KC - 1) / JTC_GEMM_KC;
   return nb <= 1 ? K : (K + nb - 1) / nb;
 }
@@ -276,7 +280,7 @@ JTC_GEMM_FN int64_t jtc_gemm_nc(int64_t N) {
 
 /* floats of one thread's slice: a packed B block, kc x nc, rounded to 64 bytes */
 JTC_GEMM_FN int64_t jtc_gemm_slice_floats(int64_t N, int64_t K) {
-  int64_t kc = K < JTC_GEMM_KC ? K : JTC_GEMM_KC;
+  int64_t kc = jtc_gemm_kc(N, K) == K ? K : JTC_GEMM_KC;
   int64_t nr = (N + JTC_GEMM_NR - 1) / JTC_GEMM_NR * JTC_GEMM_NR;
   int64_t nc = nr < JTC_GEMM_NCR ? nr : JTC_GEMM_NCR;
   if (kc < 1) kc = 1;
@@ -634,13 +638,14 @@ JTC_GEMM_FN void jtc_gemm_kernel(int64_t kc, const float *a, const float *b, flo
 typedef void (*jtc_gemm_kernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int64_t m,
                                    int64_t n, int loadc, const jtc_gemm_tail *tail);
 
-/* One thread's part: rows [i0, i1) (i0 a multiple of 12), columns [j0, j1). */
-JTC_GEMM_FN void jtc_gemm_part(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K, const float *Ap,
-                               jtc_pack_b_fn packb, const void *ctx, float *C, int64_t ldc, int accumulate,
-                               const jtc_gemm_epi *epi, float *Bp) {
+/* One thread's part: rows [i0, i1) (i0 a multiple of 12), columns [j0, j1), K in
+ * blocks of kcb. */
+JTC_GEMM_FN void jtc_gemm_part(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K, int64_t kcb,
+                               const float *Ap, jtc_pack_b_fn packb, const void *ctx, float *C, int64_t ldc,
+                               int accumulate, const jtc_gemm_epi *epi, float *Bp) {
   jtc_gemm_kernel_fn kern = (epi && epi->scalar) ? jtc_gemm_kernel_scalar : jtc_gemm_kernel;
   int has_epi = epi && (epi->bias_row || epi->bias_col || epi->residual || epi->clamp);
-  int64_t kcb = jtc_gemm_kc(K), ncb = jtc_gemm_nc(j1 - j0);
+  int64_t ncb = jtc_gemm_nc(j1 - j0);
   jtc_gemm_tail tail;
   memset(&tail, 0, sizeof tail);
   if (has_epi) tail.ldr = epi->ldr, tail.clamp = epi->clamp, tail.lo = epi->lo, tail.hi = epi->hi;
@@ -690,7 +695,7 @@ JTC_GEMM_FN void jtc_gemm_part(int64_t i0, int64_t i1, int64_t j0, int64_t j1, i
 JTC_GEMM_FN int jtc_gemm(int64_t M, int64_t N, int64_t K, const float *Ap, jtc_pack_b_fn packb, const void *ctx,
                          float *C, int64_t ldc, int accumulate, const jtc_gemm_epi *epi, void *scratch,
                          size_t scratch_bytes) {
-  int64_t slice = jtc_gemm_slice_floats(N, K);
+  int64_t slice = jtc_gemm_slice_floats(N, K), kcb = jtc_gemm_kc(N, K);
   size_t need = (size_t)slice * sizeof(float);
   uintptr_t base = ((uintptr_t)scratch + 63) & ~(uintptr_t)63;
   size_t skip = (size_t)(base - (uintptr_t)scratch);
@@ -716,11 +721,11 @@ JTC_GEMM_FN int jtc_gemm(int64_t M, int64_t N, int64_t K, const float *Ap, jtc_p
       if (by_cols) {
         int64_t s0 = nstrips * t / T, s1 = nstrips * (t + 1) / T;
         int64_t c0 = s0 * JTC_GEMM_NR, c1 = s1 * JTC_GEMM_NR < N ? s1 * JTC_GEMM_NR : N;
-        if (c0 < c1) jtc_gemm_part(0, M, c0, c1, K, Ap, packb, ctx, C, ldc, accumulate, epi, mine);
+        if (c0 < c1) jtc_gemm_part(0, M, c0, c1, K, kcb, Ap, packb, ctx, C, ldc, accumulate, epi, mine);
       } else {
         int64_t p0 = npanels * t / T, p1 = npanels * (t + 1) / T;
         int64_t r0 = p0 * JTC_GEMM_PANEL, r1 = p1 * JTC_GEMM_PANEL < M ? p1 * JTC_GEMM_PANEL : M;
-        if (r0 < r1) jtc_gemm_part(r0, r1, 0, N, K, Ap, packb, ctx, C, ldc, accumulate, epi, mine);
+        if (r0 < r1) jtc_gemm_part(r0, r1, 0, N, K, kcb, Ap, packb, ctx, C, ldc, accumulate, epi, mine);
       }
     }
     return 0;
@@ -728,6 +733,6 @@ JTC_GEMM_FN int jtc_gemm(int64_t M, int64_t N, int64_t K, const float *Ap, jtc_p
 #else
   (void)tmax;
 #endif
-  jtc_gemm_part(0, M, 0, N, K, Ap, packb, ctx, C, ldc, accumulate, epi, Bp);
+  jtc_gemm_part(0, M, 0, N, K, kcb, Ap, packb, ctx, C, ldc, accumulate, epi, Bp);
   return 0;
 }

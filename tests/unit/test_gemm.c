@@ -139,6 +139,10 @@ static void test_k_one_n_one(void **s) {
   check_both(1000, 1, 512, 1, BIAS_ROW);
   check_both(1, 1000, 512, 1000, BIAS_COL | RELU);
   check_both(1, 1, 700, 1, 0);
+  /* one strip of columns: K in one block while it fits a full block's scratch, else cut */
+  check_both(30, 1, 3000, 1, BIAS_ROW | RELU);
+  check_both(30, 5, 5000, 5, ACC | RESID);
+  check_both(13, 9, 2000, 9, 0);
   /* last strips of every width: on AVX-512 1..4 columns run the thin kernel, 5..8 the
    * 12 x 8 one, 17..24 one vector and then one of those */
   for (int64_t extra = 1; extra < JTC_GEMM_NR; extra++) {
