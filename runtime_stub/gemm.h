@@ -12,6 +12,7 @@
  *   jtc_pack_b_fn                              B-block provider (layout below)
  *   jtc_gemm_pack_b_rowmajor / _trans          providers, ctx = jtc_gemm_bmat
  *   jtc_gemm_copy / jtc_gemm_copy2(dst, src, n) one run of a strip: src[i] / src[2i]
+ *   jtc_gemm_put(row, kc, p, src, stride, n)   a run of a block row across strips
  *   jtc_gemm_scratch_bytes(N, K, nthreads)     scratch bytes for jtc_gemm
  *   jtc_gemm(M, N, K, Ap, packb, ctx, C, ldc, accumulate, epi, scratch,
  *            scratch_bytes) -> 0, or -1 if the scratch is too small
@@ -257,6 +258,31 @@ JTC_GEMM_INLINE void jtc_gemm_copy2(float *dst, const float *src, int64_t n) {
 #else
   for (int64_t i = 0; i < n; i++) dst[i] = src[2 * i];
 #endif
+}
+
+/* dst[0..n) = 0 */
+JTC_GEMM_INLINE void jtc_gemm_zero(float *dst, int64_t n) {
+#ifdef JTC_GEMM_MASKED_COPY
+  for (; n >= 16; n -= 16, dst += 16) _mm512_storeu_ps(dst, _mm512_setzero_ps());
+  if (n > 0) _mm512_mask_storeu_ps(dst, (__mmask16)((1u << n) - 1), _mm512_setzero_ps());
+#else
+  for (int64_t i = 0; i < n; i++) dst[i] = 0.0f;
+#endif
+}
+
+/* Columns [p, p + n) of one row of a packed B block (column q of the block is lane
+ * q % NR of strip q / NR; row points at the row in strip 0, strips are kc * NR floats
+ * apart) = src[i * stride] (stride 1 or 2), or zeros when src is NULL. A provider
+ * writes a conv's im2col row one image row at a time with it. */
+JTC_GEMM_INLINE void jtc_gemm_put(float *row, int64_t kc, int64_t p, const float *src, int stride, int64_t n) {
+  for (int64_t done = 0; done < n;) {
+    int64_t lane = (p + done) % JTC_GEMM_NR, take = JTC_GEMM_NR - lane < n - done ? JTC_GEMM_NR - lane : n - done;
+    float *d = row + (p + done) / JTC_GEMM_NR * kc * JTC_GEMM_NR + lane;
+    if (!src) jtc_gemm_zero(d, take);
+    else if (stride == 1) jtc_gemm_copy(d, src + done, take);
+    else jtc_gemm_copy2(d, src + 2 * done, take);
+    done += take;
+  }
 }
 
 /* ---- block sizes and scratch ---------------------------------------------- */

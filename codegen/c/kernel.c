@@ -739,32 +739,100 @@ static Ix *b_run_offset(CgCtx *c, const Contraction *gm, int v) {
   return off->affine && (off->coef[v] == 1 || off->coef[v] == 2) ? off : NULL;
 }
 
+/* Is B a window the runs below can bound (a GATHER of a buffer, affine in v)? */
+static bool b_is_window(CgCtx *c, const Contraction *gm, int v) {
+  const Node *b = gm->bop;
+  return b->kind == NODE_GATHER && !(b->flags & NF_MATERIALIZE) && b->nin == 1 && pass_is_buffer(b->in[0]) &&
+         pass_window_solvable(c->g, b, v, gm->scatter->in[0]->rank);
+}
+
+/* Runs shorter than this (7-, 14- and 28-wide images) are cheaper strip by strip
+ * (segment_provider): each costs its limits either way, and one strip's row is one store. */
+#define JTC_RUN_MIN 32
+
+/* A conv's im2col block one image row at a time: for each k, each run of columns
+ * with the other column variables fixed is zeros, a copy (jtc_gemm_copy/copy2 of a
+ * contiguous or stride-2 source run), zeros, written across the strips by
+ * jtc_gemm_put. Column variables that continue the run in memory (a pointwise conv:
+ * i2 * W + i3) join it. Needs b_run_offset; false otherwise. */
+static bool run_provider(CgCtx *c, const Contraction *gm, const bool *used) {
+  Graph *g = c->g;
+  const Node *dom = gm->scatter->in[0], *b = gm->bop;
+  if (gm->nn < 1) return false;
+  int v = gm->nvars[gm->nn - 1];
+  int64_t e = dom->dims[v];
+  if (e < 2 || !b_is_window(c, gm, v)) return false;
+  Ix *off = b_run_offset(c, gm, v);
+  if (!off) return false;
+  /* outer column variables merged into the run: B in bounds everywhere and each one's
+   * step in memory the run's length so far */
+  int inner = gm->nn - 1;
+  if (off->coef[v] == 1 && !b->cond && !bounds(c, b->in[0], b->idx))
+    while (inner > 0 && off->coef[gm->nvars[inner - 1]] == e) e *= dom->dims[gm->nvars[--inner]];
+  if (e < JTC_RUN_MIN) return false;
+  cg_line(c, "for (int64_t kk = 0; kk < kc; kk++) {");
+  c->indent++;
+  cg_line(c, "const int64_t k = k0 + kk;");
+  cg_line(c, "(void)k;");
+  print_delinearize(c, dom, gm->kvars, gm->nk, "k", used);
+  cg_line(c, "float *restrict row = panel + kk * JTC_GEMM_NR;");
+  cg_line(c, "for (int64_t n = n0; n < n0 + nc;) {");
+  c->indent++;
+  cg_line(c, "const int64_t b = n %% %" PRId64 ";", e);
+  int64_t after = e;
+  for (int j = inner - 1; j >= 0; j--) {
+    int w = gm->nvars[j];
+    int64_t ew = dom->dims[w];
+    if (used[w] && ew > 1) cg_line(c, "const int64_t i%d = n / %" PRId64 " %% %" PRId64 ";", w, after, ew);
+    after *= ew;
+  }
+  cg_line(c, "const int64_t seg = %" PRId64 " - b < n0 + nc - n ? %" PRId64 " - b : n0 + nc - n;", e, e);
+  cg_line(c, "int64_t lo = b, hi = b + seg;");
+  Ix *rest = emit_limits(c, b, v, "lo", "hi");
+  if (rest) cg_line(c, "if (!%s) hi = lo;", cg_ix(c, ix_simplify(g, rest, c->ndom, c->dom)));
+  cg_line(c, "if (lo > b + seg) lo = b + seg;");
+  cg_line(c, "if (hi < lo) hi = lo;");
+  /* the run's first address: merged variables at 0, v at lo (the offset is linear) */
+  Ix *at[IR_MAX_RANK];
+  for (int k = 0; k < c->ndom; k++) at[k] = ix_var(g, k);
+  for (int j = inner; j < gm->nn - 1; j++) at[gm->nvars[j]] = ix_const(g, 0);
+  Ix *first = ix_simplify(g, ix_subst(g, off, c->ndom, at), c->ndom, c->dom);
+  c->read[b->in[0]->id] = true;
+  cg_line(c, "jtc_gemm_put(row, kc, n - n0, NULL, 1, lo - b);");
+  cg_line(c, "if (hi > lo) {");
+  cg_line(c, "  const int64_t i%d = lo;", v);
+  cg_line(c, "  jtc_gemm_put(row, kc, n - n0 + lo - b, %s + %s, %" PRId64 ", hi - lo);", cg_bufname(c, b->in[0]),
+          cg_ix_sum(c, first), off->coef[v]);
+  cg_line(c, "}");
+  cg_line(c, "jtc_gemm_put(row, kc, n - n0 + hi - b, NULL, 1, b + seg - hi);");
+  cg_line(c, "n += seg;");
+  c->indent--;
+  cg_line(c, "}");
+  cg_line(c, "jtc_gemm_put(row, kc, nc, NULL, 1, (nc + JTC_GEMM_NR - 1) / JTC_GEMM_NR * JTC_GEMM_NR - nc); /* the last strip's padding */");
+  c->indent--;
+  cg_line(c, "}");
+  return true;
+}
+
 /* The strip as runs along the last column variable: within a run the other variables are
- * fixed, so B's bounds solve into limits and the run is zeros, a branch-free copy
- * (contiguous for stride-1 convs and row-major matrices), zeros. Column variables that
- * continue the run in memory (a pointwise conv's rows: i2 * W + i3) join it, so a run
- * can span the strip. False if B's reads are not affine in the last variable. */
+ * fixed, so B's bounds solve into limits and the run is zeros, a copy (b_run_offset) or
+ * a branch-free loop over B's expression, zeros. False if B's reads are not affine in
+ * that variable. */
 static bool segment_provider(CgCtx *c, const Contraction *gm, const bool *used, Ix **ids) {
   Graph *g = c->g;
   const Node *dom = gm->scatter->in[0], *b = gm->bop;
   if (gm->nn < 1) return false;
   int v = gm->nvars[gm->nn - 1];
   int64_t e = dom->dims[v];
-  bool window = b->kind == NODE_GATHER && !(b->flags & NF_MATERIALIZE) && b->nin == 1 && pass_is_buffer(b->in[0]);
-  if (e < 2 || !(pass_is_buffer(b) || (window && pass_window_solvable(g, b, v, dom->rank)))) return false;
-  Ix *off = window ? b_run_offset(c, gm, v) : NULL;
-  /* outer column variables merged into the run: B in bounds everywhere and each one's
-   * step in memory the run's length so far */
-  int inner = gm->nn - 1;
-  if (off && off->coef[v] == 1 && !b->cond && !bounds(c, b->in[0], b->idx))
-    while (inner > 0 && off->coef[gm->nvars[inner - 1]] == e) e *= dom->dims[gm->nvars[--inner]];
+  bool window = b_is_window(c, gm, v);
+  if (e < 2 || !(pass_is_buffer(b) || window)) return false;
   cg_line(c, "const int64_t jn = nc - s * JTC_GEMM_NR < JTC_GEMM_NR ? nc - s * JTC_GEMM_NR : JTC_GEMM_NR;");
   cg_line(c, "int64_t n = n0 + s * JTC_GEMM_NR, j = 0;");
   cg_line(c, "while (j < jn) {");
   c->indent++;
   cg_line(c, "const int64_t b = n %% %" PRId64 ";", e);
   int64_t after = e;
-  for (int j = inner - 1; j >= 0; j--) {
+  for (int j = gm->nn - 2; j >= 0; j--) {
     int w = gm->nvars[j];
     int64_t ew = dom->dims[w];
     if (used[w] && ew > 1) cg_line(c, "const int64_t i%d = n / %" PRId64 " %% %" PRId64 ";", w, after, ew);
@@ -779,17 +847,13 @@ static bool segment_provider(CgCtx *c, const Contraction *gm, const bool *used, 
     cg_line(c, "if (hi < lo) hi = lo;");
     cg_line(c, "for (int64_t t = b; t < lo; t++) dst[j + t - b] = 0.0f;");
   }
-  if (off) {
-    /* the run's first address: merged variables at 0, v at lo (the offset is linear) */
-    Ix *at[IR_MAX_RANK];
-    for (int k = 0; k < c->ndom; k++) at[k] = ix_var(g, k);
-    for (int j = inner; j < gm->nn - 1; j++) at[gm->nvars[j]] = ix_const(g, 0);
-    Ix *first = ix_simplify(g, ix_subst(g, off, c->ndom, at), c->ndom, c->dom);
+  Ix *off = window ? b_run_offset(c, gm, v) : NULL;
+  if (off) { /* one jtc_gemm_copy / copy2 */
     c->read[b->in[0]->id] = true;
     cg_line(c, "if (hi > lo) {");
     cg_line(c, "  const int64_t i%d = lo;", v);
     cg_line(c, "  jtc_gemm_copy%s(dst + j + lo - b, %s + %s, hi - lo);", off->coef[v] == 2 ? "2" : "",
-            cg_bufname(c, b->in[0]), cg_ix_sum(c, first));
+            cg_bufname(c, b->in[0]), cg_ix_sum(c, off));
     cg_line(c, "}");
   } else {
     c->nocheck = window ? b : NULL;
@@ -811,6 +875,7 @@ static void provider_body(CgCtx *c, const Contraction *gm, const bool *used) {
   const Node *dom = gm->scatter->in[0];
   Ix *ids[IR_MAX_RANK];
   ids_of(c, ids, dom->rank);
+  if (run_provider(c, gm, used)) return;
   cg_line(c, "for (int64_t s = 0; s * JTC_GEMM_NR < nc; s++) {");
   c->indent++;
   cg_line(c, "for (int64_t kk = 0; kk < kc; kk++) {");
