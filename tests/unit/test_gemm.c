@@ -305,6 +305,29 @@ static void test_conv3x3_im2col(void **s) {
   }
 }
 
+/* jtc_gemm_put: runs of a block row land at column q = strip q / NR, lane q % NR, strips
+ * kc * NR floats apart; nothing else is written */
+static void test_put_across_strips(void **s) {
+  (void)s;
+  enum { KC = 3, STRIPS = 4, W = STRIPS * JTC_GEMM_NR };
+  float panel[KC * W], src[2 * W];
+  for (int i = 0; i < 2 * W; i++) src[i] = (float)(i + 1);
+  for (int stride = 1; stride <= 2; stride++)
+    for (int64_t p = 0; p < W; p += 5)
+      for (int64_t n = 0; p + n <= W; n += 7) {
+        for (int i = 0; i < KC * W; i++) panel[i] = -1.0f;
+        float *row = panel + 1 * JTC_GEMM_NR; /* row k = 1 */
+        jtc_gemm_put(row, KC, p, (p + n) % 2 ? NULL : src, stride, n);
+        for (int64_t q = 0; q < W; q++)
+          for (int k = 0; k < KC; k++) {
+            float got = panel[q / JTC_GEMM_NR * KC * JTC_GEMM_NR + k * JTC_GEMM_NR + q % JTC_GEMM_NR];
+            float want = -1.0f;
+            if (k == 1 && q >= p && q < p + n) want = (p + n) % 2 ? 0.0f : src[(q - p) * stride];
+            assert_true(got == want);
+          }
+      }
+}
+
 /* the providers' run copies: every length 0..40 at stride 1 and 2, from a source that ends
  * at the last element read (the AVX-512 forms use masked loads for the tail), nothing
  * written past n */
@@ -340,6 +363,7 @@ int main(void) {
     cmocka_unit_test(test_resnet_shapes),
     cmocka_unit_test(test_threads),
     cmocka_unit_test(test_run_copies),
+    cmocka_unit_test(test_put_across_strips),
   };
   print_message("gemm isa: %s, MR=%d NR=%d KC=%d NC=%d\n", JTC_GEMM_ISA, JTC_GEMM_MR, JTC_GEMM_NR, JTC_GEMM_KC,
                 JTC_GEMM_NCR);
