@@ -57,19 +57,34 @@ static bool materialize_first_reduction(Node *n) {
   return false;
 }
 
-/* Walk the inlined cone of a kernel root; a fused SCATTER reached through a GATHER gets its
- * epilogue MAP (parent, same shape) materialized, or itself if there is none. */
-static void cut_reductions_under_gathers(Node *n, Node *parent, bool via_gather, bool root) {
+/* Is n reached from top through same-shape MAPs, each the only use of the one below? */
+static bool same_shape_chain(const Node *top, const Node *n) {
+  if (top == n) return true;
+  if (top->kind != NODE_MAP || !ir_same_shape(top, n) || (top->flags & NF_MATERIALIZE)) return false;
+  for (int k = 0; k < top->nin; k++)
+    if (top->in[k]->nuses == 1 && same_shape_chain(top->in[k], n)) return true;
+  return false;
+}
+
+/* Walk the inlined cone of a kernel root; a fused SCATTER reached through a GATHER gets
+ * its whole element-wise epilogue materialized: the chain of same-shape MAPs from it up
+ * to the GATHER's input (`below`: conv, bias, batch norm, ReLU under a 2x2 pool), so the
+ * epilogue runs once per element with the contraction and the GATHER reads a buffer;
+ * else its epilogue MAP (parent, same shape), or itself if there is none. */
+static void cut_reductions_under_gathers(Node *n, Node *parent, Node *below, bool via_gather, bool root) {
   if (!root && (n->flags & NF_MATERIALIZE)) return;
   if (n->kind == NODE_LEAF) return;
   if (!root && n->kind == NODE_SCATTER) {
     if (via_gather) {
-      if (parent && parent->kind == NODE_MAP && ir_same_shape(parent, n)) parent->flags |= NF_MATERIALIZE;
+      if (below && below != n && same_shape_chain(below, n)) below->flags |= NF_MATERIALIZE;
+      else if (parent && parent->kind == NODE_MAP && ir_same_shape(parent, n)) parent->flags |= NF_MATERIALIZE;
       else n->flags |= NF_MATERIALIZE;
     }
     return;
   }
-  for (int k = 0; k < n->nin; k++) cut_reductions_under_gathers(n->in[k], n, via_gather || n->kind == NODE_GATHER, false);
+  for (int k = 0; k < n->nin; k++)
+    cut_reductions_under_gathers(n->in[k], n, n->kind == NODE_GATHER ? n->in[k] : below,
+                                 via_gather || n->kind == NODE_GATHER, false);
 }
 
 /* The distinct fused SCATTERs in the inlined cone of n (a diamond reaches one twice). */
@@ -183,7 +198,7 @@ void pass_fuse(Plan *p) {
   for (int i = 0; i < p->nnodes; i++) {
     Node *n = p->nodes[i];
     if (n->kind == NODE_MAP || n->kind == NODE_GATHER)
-      if (n->flags & NF_MATERIALIZE) cut_reductions_under_gathers(n, NULL, false, true);
+      if (n->flags & NF_MATERIALIZE) cut_reductions_under_gathers(n, NULL, NULL, false, true);
   }
   /* one fused reduction per kernel (a residual add of two convs runs the second as its own
    * kernel, so each contraction can get the GEMM schedule) */
@@ -196,6 +211,7 @@ void pass_fuse(Plan *p) {
   for (int i = 0; i < p->nnodes; i++) {
     Node *n = p->nodes[i];
     if (n->kind != NODE_SCATTER) continue;
+    if ((n->flags & NF_MATERIALIZE) && !p->naive) cut_reductions_under_gathers(n, NULL, NULL, false, true);
     while (cone_has_reduction(n->in[0], false) || (!(n->flags & NF_MATERIALIZE) && cone_has_reduction(n, true)))
       materialize_first_reduction(n->in[0]);
   }
