@@ -167,8 +167,19 @@ static cJSON *tiles(const PlanInfo *pi, const KernelInfo *ki, const Kernel *k) {
     else cJSON_AddNullToObject(t, "plane_var");
     if (u >= 0) add_int(t, "plane_extent", row_extent(k, u));
     else cJSON_AddNullToObject(t, "plane_extent");
-    add_int(t, "accumulators", row_extent(k, v) * (u >= 0 ? row_extent(k, u) : 1));
+    add_int(t, "accumulators", k->taps ? k->taps->band * k->taps->wq : row_extent(k, v) * (u >= 0 ? row_extent(k, u) : 1));
     cJSON_AddBoolToObject(t, "epilogue_on_store", k->row_scatter != NULL);
+    if (k->taps) {
+      add_int(t, "taps", k->taps->ntaps);
+      add_int(t, "taps_per_pass", k->taps->per_pass);
+      add_int(t, "padded_buffer", k->taps->buf);
+      add_int(t, "band_rows", k->taps->band);
+    } else {
+      cJSON_AddNullToObject(t, "taps");
+      cJSON_AddNullToObject(t, "taps_per_pass");
+      cJSON_AddNullToObject(t, "padded_buffer");
+      cJSON_AddNullToObject(t, "band_rows");
+    }
     return t;
   }
   return cJSON_CreateNull();

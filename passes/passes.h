@@ -35,6 +35,29 @@ typedef struct {
   double lo, hi;
 } Contraction;
 
+/* pass_rows' tap schedule for a window reduction (depthwise conv, pooling): per outer
+ * index (channel), the window GATHER's source plane is copied into a local buffer padded
+ * with the GATHER's fill and split into stride phases, so that every tap reads it at a
+ * constant offset from the output element's position q = row*wq + col with no bounds:
+ *   buffer[((ph*aw + pw)*hq + r)*wq + j] = source row (u0 + r)*ah + ph + hmin, column j*aw + pw + wmin
+ *   row[q] = combine over taps t of value(buffer[off[t] + q]),  q = (row - u0)*wq + col
+ * in one loop over all band*wq positions (also the wq - cols that are no output: short rows
+ * such as 7 or 14 then vectorize as one long loop), then each row's cols stored. Output rows
+ * run in bands of `band` (u0: the band's first) so the buffer and row[] stay small. */
+#define ROW_TAPS_MAX 64
+typedef struct {
+  int ntaps;                  /* taps unrolled: the reduced variables' extents' product */
+  int nred, red[IR_MAX_RANK]; /* the reduced variables of extent > 1, tap order row-major over them */
+  int hdim, wdim;             /* the GATHER's source dims the plane row (row_var2) and column (row_var) index; hdim -1: none */
+  int64_t ah, aw;             /* their coefficients (strides) */
+  int64_t hmin, wmin;         /* lowest source row and column any tap reads (below 0: padding) */
+  int64_t rows, cols;         /* output rows (row_var2's extent, 1 without) and columns */
+  int64_t band, hq, wq;       /* output rows per band; buffer rows (band + the window's extra) and columns per phase */
+  int64_t buf;                /* buffer elements: ah*aw*hq*wq and the loop's overrun past the last row */
+  int per_pass;               /* taps per loop over the band (a product's other factor, one register each, stays in registers) */
+  int64_t off[ROW_TAPS_MAX];  /* per tap: its offset in the buffer */
+} RowTaps;
+
 /* How a CUDA kernel maps its loop nest onto threads (pass_launch; Plan.gpu only). */
 typedef enum {
   GPU_NONE,
@@ -64,6 +87,7 @@ typedef struct {
   int row_var2;               /* ... and this one just outside it (a plane of accumulators), or -1 */
   Node *row_gather;           /* ... and this GATHER's bounds become that loop's limits; else NULL */
   Node *row_scatter;          /* a MAP root's fused window reduction run this way (its epilogue on store), or NULL */
+  RowTaps *taps;              /* ... run as a padded plane with its taps unrolled (row_var2: the plane's rows or -1), or NULL */
   GpuMap gpu;                 /* pass_launch: the thread mapping; the rest is its launch shape */
   int gpu_block;              /* threads per block */
   int64_t gpu_grid[3];        /* blocks (x, y, z) */
@@ -125,6 +149,9 @@ void pass_schedule(Plan *p);
 void pass_contract(Plan *p);
 void pass_rows(Plan *p);
 bool pass_row_window(Graph *g, const Node *n, const int64_t *dom, int ndom, int *var, Node **window);
+/* The tap schedule's geometry for window reduction s (identity-like; dom: its source's
+ * extents) over window win, columns v and rows u (or -1); false if it does not apply. */
+bool pass_row_taps(Graph *g, const Node *s, const Node *win, int v, int u, RowTaps *t);
 /* Can gather's bounds be solved into limits on variable v (affine wherever v appears)? */
 bool pass_window_solvable(Graph *g, const Node *gather, int v, int ndom);
 /* Output dim j of the SCATTER takes source variable j (or is a size-1 constant). */

@@ -83,7 +83,12 @@ void pass_dump(FILE *f, const Plan *p, const char *title) {
       fprintf(f, ", CUDA %s: %" PRId64 " items, grid (%" PRId64 ",%" PRId64 ",%" PRId64 ") x %d threads", gpu_map_names[k->gpu],
               k->gpu_items, k->gpu_grid[0], k->gpu_grid[1], k->gpu_grid[2], k->gpu_block);
     if (k->row_scatter) fprintf(f, ", epilogue over the fused window %%%d", k->row_scatter->id);
-    if (k->row_gather && k->row_var2 >= 0)
+    if (k->taps) {
+      fprintf(f, ", %d taps unrolled over a padded copy of %%%d's source (%" PRId64 " elements), ", k->taps->ntaps, k->row_gather->id, k->taps->buf);
+      if (k->row_var2 >= 0) fprintf(f, "bands of %" PRId64 " rows i%d, ", k->taps->band, k->row_var2);
+      fprintf(f, "columns i%d, %d taps per pass", k->row_var, k->taps->per_pass);
+    }
+    else if (k->row_gather && k->row_var2 >= 0)
       fprintf(f, ", plane loops i%d, i%d (bounds of %%%d as limits)", k->row_var2, k->row_var, k->row_gather->id);
     else if (k->row_gather) fprintf(f, ", row loop i%d (bounds of %%%d as limits)", k->row_var, k->row_gather->id);
     if (k->gemm) {

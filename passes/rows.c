@@ -8,6 +8,8 @@
  * and vectorizes. It applies when skipped taps contribute the reduction's
  * identity: a GATHER whose fill is that identity (pooling), or a product
  * with a zero-filled GATHER under add (conv). */
+#include <string.h>
+
 #include "passes.h"
 
 /* Split a condition into `0 <= d` atoms (LT a b: b - a - 1 >= 0). Returns the count, -1 if it is not a conjunction of those. */
@@ -108,6 +110,127 @@ static Node *fused_window(const Kernel *k) {
   return s && ir_same_shape(s, k->root) && pass_scatter_identity_like(s) ? s : NULL;
 }
 
+/* Local buffer budget of the tap schedule, elements (the plain schedule's plane holds up to 8192). */
+#define TAPS_BUF 8192
+/* Taps per loop over the plane when each has a factor of its own (a conv's weight): more
+ * do not stay in vector registers, and reloading them costs more than another pass. */
+#define TAPS_PER_PASS 9
+
+bool pass_row_taps(Graph *g, const Node *s, const Node *win, int v, int u, RowTaps *t) {
+  (void)g;
+  const Node *src = s->in[0], *x = win->in[0];
+  const int64_t *dom = src->dims;
+  int r = s->rank, ndom = src->rank;
+  memset(t, 0, sizeof *t);
+  if (win->cond || s->cond || !pass_scatter_identity_like(s)) return false;
+  /* the reduced variables: the taps */
+  int64_t ntaps = 1;
+  for (int k = r; k < ndom; k++) {
+    if (dom[k] <= 1) continue;
+    t->red[t->nred++] = k;
+    ntaps *= dom[k];
+    if (ntaps > ROW_TAPS_MAX) return false;
+  }
+  if (ntaps < 1) return false;
+  t->ntaps = (int)ntaps;
+  /* the plane's row variable only if its source dim is a window dim (else it stays an outer loop) */
+  if (u >= 0) {
+    bool win_dim = false;
+    for (int d = 0; d < x->rank; d++)
+      if (ix_uses_var(win->idx[d], u))
+        for (int j = 0; j < t->nred; j++) win_dim |= ix_uses_var(win->idx[d], t->red[j]);
+    if (!win_dim) u = -1;
+  }
+  /* the other factor of a product is hoisted per tap: it must not vary along the plane */
+  if (src != win) {
+    const Node *b = src->in[0] == win ? src->in[1] : src->in[0];
+    if (b->kind != NODE_GATHER) return false;
+    for (int d = 0; d < b->in[0]->rank; d++)
+      if (ix_uses_var(b->idx[d], v) || (u >= 0 && ix_uses_var(b->idx[d], u))) return false;
+  }
+  t->hdim = t->wdim = -1;
+  for (int d = 0; d < x->rank; d++) {
+    const Ix *e = win->idx[d];
+    bool uses_red = false;
+    for (int j = 0; j < t->nred; j++) uses_red |= ix_uses_var(e, t->red[j]);
+    bool uses_v = ix_uses_var(e, v), uses_u = u >= 0 && ix_uses_var(e, u);
+    if (!uses_v && !uses_u) {
+      if (uses_red) return false; /* a tap that moves along another dim (3-D, grouped) */
+      int64_t lo, hi;
+      ix_range(e, dom, &lo, &hi);
+      if (lo < 0 || hi >= x->dims[d]) return false;
+      continue;
+    }
+    if (!e->affine || (uses_u && uses_v)) return false;
+    int var = uses_v ? v : u;
+    for (int k = 0; k < ndom; k++) {
+      bool ok = k == var;
+      for (int j = 0; j < t->nred; j++) ok |= k == t->red[j];
+      if (e->coef[k] && !ok) return false;
+    }
+    if (e->coef[var] < 1 || e->coef[var] > 4) return false;
+    if (uses_v) {
+      if (t->wdim >= 0) return false;
+      t->wdim = d, t->aw = e->coef[v];
+    } else {
+      if (t->hdim >= 0) return false;
+      t->hdim = d, t->ah = e->coef[u];
+    }
+  }
+  if (t->wdim < 0 || (u >= 0 && t->hdim < 0)) return false;
+  if (t->hdim < 0) t->ah = 1;
+  t->rows = u >= 0 ? dom[u] : 1;
+  t->cols = dom[v];
+  /* each tap's source row and column at output (0, 0) */
+  int64_t oh[ROW_TAPS_MAX], ow[ROW_TAPS_MAX];
+  const Ix *eh = t->hdim >= 0 ? win->idx[t->hdim] : NULL, *ew = win->idx[t->wdim];
+  int64_t hmax = INT64_MIN, wmax = INT64_MIN;
+  t->hmin = t->wmin = INT64_MAX;
+  for (int tap = 0; tap < t->ntaps; tap++) {
+    int64_t rem = tap, h = eh ? eh->c0 : 0, w = ew->c0;
+    for (int j = t->nred - 1; j >= 0; j--) {
+      int64_t val = rem % dom[t->red[j]];
+      rem /= dom[t->red[j]];
+      if (eh) h += eh->coef[t->red[j]] * val;
+      w += ew->coef[t->red[j]] * val;
+    }
+    oh[tap] = h, ow[tap] = w;
+    if (h < t->hmin) t->hmin = h;
+    if (h > hmax) hmax = h;
+    if (w < t->wmin) t->wmin = w;
+    if (w > wmax) wmax = w;
+  }
+  int64_t span_w = t->aw * (t->cols - 1) + wmax - t->wmin + 1, exth = (hmax - t->hmin) / t->ah, slack = 0;
+  t->wq = (span_w + t->aw - 1) / t->aw;
+  for (int tap = 0; tap < t->ntaps; tap++)
+    if ((ow[tap] - t->wmin) / t->aw > slack) slack = (ow[tap] - t->wmin) / t->aw;
+  int npass = src != win ? (t->ntaps + TAPS_PER_PASS - 1) / TAPS_PER_PASS : 1;
+  t->per_pass = (t->ntaps + npass - 1) / npass;
+  /* bands of output rows, as few as keep the buffer (and row[]) in the budget */
+  for (int64_t nbands = 1;; nbands++) {
+    t->band = (t->rows + nbands - 1) / nbands;
+    t->hq = t->band + exth;
+    t->buf = t->ah * t->aw * t->hq * t->wq + slack;
+    if (t->buf + t->band * t->wq <= TAPS_BUF) break;
+    if (t->band == 1) return false;
+  }
+  for (int tap = 0; tap < t->ntaps; tap++) {
+    int64_t h = oh[tap] - t->hmin, w = ow[tap] - t->wmin;
+    t->off[tap] = ((h % t->ah) * t->aw + w % t->aw) * t->hq * t->wq + h / t->ah * t->wq + w / t->aw;
+  }
+  return true;
+}
+
+static RowTaps *row_taps(Graph *g, const Node *s, const Node *win, int v, int *u) {
+  RowTaps t;
+  int cand = s->rank >= 2 && s->idx[s->rank - 2]->kind == IX_VAR ? (int)s->idx[s->rank - 2]->val : -1;
+  if (cand == v || !pass_row_taps(g, s, win, v, cand, &t)) return NULL;
+  RowTaps *r = ir_alloc(g, sizeof *r);
+  *r = t;
+  *u = t.hdim >= 0 ? cand : -1;
+  return r;
+}
+
 void pass_rows(Plan *p) {
   Graph *g = p->g;
   for (int j = 0; j < p->nkernels; j++) {
@@ -115,6 +238,7 @@ void pass_rows(Plan *p) {
     k->row_var = k->row_var2 = -1;
     k->row_gather = NULL;
     k->row_scatter = NULL;
+    k->taps = NULL;
     if (p->naive || p->gpu || k->gemm) continue;
     Node *n = k->root;
     int v;
@@ -127,6 +251,7 @@ void pass_rows(Plan *p) {
       k->row_scatter = s;
       k->row_var = v;
       k->row_gather = win;
+      if ((k->taps = row_taps(g, s, win, v, &k->row_var2))) continue;
       k->row_var2 = plane_var(g, s, win, v, s->rank >= 2 && s->idx[s->rank - 2]->kind == IX_VAR ? (int)s->idx[s->rank - 2]->val : -1,
                               src->dims, src->rank);
       continue;
@@ -135,6 +260,7 @@ void pass_rows(Plan *p) {
     if (!pass_row_window(g, n, k->dom, k->ndom, &v, &win) || k->order[k->nouter - 1] != v) continue;
     k->row_var = v;
     k->row_gather = win;
+    if ((k->taps = row_taps(g, n, win, v, &k->row_var2))) continue;
     k->row_var2 = k->nouter >= 2 ? plane_var(g, n, win, v, k->order[k->nouter - 2], k->dom, k->ndom) : -1;
     int inner = k->row_var2 >= 0 ? 2 : 1;
     if (k->npar > k->nouter - inner) k->npar = k->nouter - inner;

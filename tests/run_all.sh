@@ -8,6 +8,8 @@
 # ASan+UBSan, and the generation-time models), then these, each
 # run by $B/tests/conform with tests/conformance/skip.txt:
 #   samples   samples/mlp, samples/lenet (committed)
+#   windows   depthwise convs and pooling (tests/data/windows, made by
+#             tests/data/make_window_fixtures.py), optimized and --naive (windows-naive)
 #   models    ResNet-18, MobileNetV2, SqueezeNet 1.1 and the MNIST CNN, written
 #             into $B/models by tests/models/make_models.py (kept between runs)
 #   debian    ONNX's backend tests from libonnx-testdata: node, pytorch-converted,
@@ -110,6 +112,13 @@ else
   count 0 0 1
 fi
 
+# Window reductions (tests/data/make_window_fixtures.py: depthwise convs, MaxPool, AvgPool
+# with numpy/onnxruntime references): the tap schedule of passes/rows.c, and the same
+# models through the reference schedule (--naive), so the optimization is checked against
+# its unoptimized form
+suite windows --root tests/data/windows
+JTC_FLAGS=--naive suite windows-naive --root tests/data/windows
+
 # PyTorch/Jittor pickles (frontend/jtpy): whole nn.Sequential modules and --weights
 suite jtpy --root tests/data/jtpy/e2e
 
@@ -173,7 +182,7 @@ fi
 MODEL_SET=
 [ -d "$B/models/resnet18" ] && MODEL_SET="--root $B/models"
 # shellcheck disable=SC2086
-JTC_CFLAGS="-std=c11 -O2 -march=native -Wall -Wextra -Werror" JTC_OPENMP=1 suite native samples/mlp samples/lenet $MODEL_SET
+JTC_CFLAGS="-std=c11 -O2 -march=native -Wall -Wextra -Werror" JTC_OPENMP=1 suite native samples/mlp samples/lenet --root tests/data/windows $MODEL_SET
 if command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && command -v qemu-aarch64 >/dev/null 2>&1; then
   A64="-std=c11 -O1 -Wall -Wextra -Werror -static"
   # shellcheck disable=SC2086

@@ -25,7 +25,9 @@ typedef struct {
   const Node *gemm_result;   /* a contraction already computed into the root's buffer */
   const Node *nocheck;       /* a GATHER whose bounds the enclosing loop limits already ensure */
   const Node *row_result;    /* a window reduction already accumulated in row[] (pass_rows under an epilogue) */
-  const char *row_at;        /* ... and the C index of the current element in row[] */
+  const char *row_at;        /* ... and the C expression of its current element (row[..], acc) */
+  const Node *named[2];      /* nodes the current statement reads as a local (the tap schedule's window value, weight) */
+  const char *named_as[2];   /* ... and those locals' C text */
   bool *ever_read;           /* per node id: some kernel loads this buffer (decides which constants print) */
   bool *helper_reads;        /* buffers the current GEMM kernel's helpers load */
   bool gemm_post;            /* the current GEMM kernel applies its root's expression per tile (<kname>_post) */

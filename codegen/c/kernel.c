@@ -215,7 +215,9 @@ static char *inner_reduction(CgCtx *c, Node *n, Ix *const *idx) {
 
 char *cg_expr(CgCtx *c, Node *n, Ix *const *idx, bool is_root) {
   Graph *g = c->g;
-  if (n == c->row_result) return str_fmt(g, "row[%s]", c->row_at);
+  if (n == c->row_result) return str_fmt(g, "%s", c->row_at);
+  for (int j = 0; j < 2; j++)
+    if (n == c->named[j]) return str_fmt(g, "%s", c->named_as[j]);
   if (n == c->gemm_result) { /* the GEMM already stored it in the root's buffer, same shape */
     c->read[c->k->root->id] = true;
     return str_fmt(g, "%s[%s]", cg_bufname(c, c->k->root), cg_ix_sum(c, cg_linearize(c, c->k->root, idx)));
@@ -604,7 +606,7 @@ static void body_map_rows(CgCtx *c, Node *root) {
     memcpy(fids, ids, sizeof fids);
     fids[u] = ix_div(g, ix_var(g, f), ix_const(g, e));
     fids[v] = ix_mod(g, ix_var(g, f), ix_const(g, e));
-    c->row_at = str_fmt(g, "i%d", f);
+    c->row_at = str_fmt(g, "row[i%d]", f);
     char *st = e > 0 && eu > 0 ? elementwise_statement(c, root, fids, f) : NULL;
     if (st && c->pre.len == 0) {
       c->row_result = NULL;
@@ -616,13 +618,213 @@ static void body_map_rows(CgCtx *c, Node *root) {
     str_init(&c->pre, g);
     c->nmemo = 0;
   }
-  c->row_at = at;
+  c->row_at = cur;
   char *out = cg_expr(c, root, ids, true);
   c->row_result = NULL;
   if (u >= 0) cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)", u, u, eu, u);
   cg_line(c, "%sfor (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) %s[%s] = %s;", u >= 0 ? "  " : "", v, v, e, v,
           cg_bufname(c, root), cg_ix_sum(c, cg_linearize(c, root, ids)), cg_wrap(g, cg_store_conv(root->dtype), out));
   close_loops(c, opened);
+}
+
+static int64_t floordiv64(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+/* name[at + j] = fill for j in [from, to) */
+static void fill_span(CgCtx *c, const char *name, int64_t at, int64_t from, int64_t to, const char *fill) {
+  if (to - from == 1) cg_line(c, "%s[%" PRId64 "] = %s;", name, at + from, fill);
+  else if (to > from) cg_line(c, "for (int64_t j = %" PRId64 "; j < %" PRId64 "; j++) %s[j] = %s;", at + from, at + to, name, fill);
+}
+
+/* Elements of t copy as bytes: stored as computed. */
+static bool plain_copy(Dtype t) { return !*cg_load_conv(t) && !strcmp(dt_ctype(t), dt_ctype_compute(t)); }
+
+/* " + c", " - c" or "" */
+static char *plus_const(Graph *g, int64_t v) {
+  return v ? str_fmt(g, " %c %" PRId64, v < 0 ? '-' : '+', v < 0 ? -v : v) : str_fmt(g, "%s", "");
+}
+
+/* The tap schedule (passes.h, RowTaps): per outer index (a channel) the window's source
+ * plane is copied into pad[], padded with the GATHER's fill and split into stride phases,
+ * then each output combines its taps, read at constant offsets from p (its position in
+ * pad[]), in a register and is stored through the epilogue (root: the MAP root, or s
+ * itself). Narrow planes run one flattened loop over all positions into row[] first. */
+static void body_taps(CgCtx *c, Node *root, Node *s) {
+  const Kernel *k = c->k;
+  const RowTaps *t = k->taps;
+  Graph *g = c->g;
+  Node *src = s->in[0], *win = k->row_gather, *x = win->in[0];
+  Node *wf = src == win ? NULL : src->in[src->in[0] == win ? 1 : 0];
+  int v = k->row_var, u = k->row_var2;
+  c->ndom = src->rank;
+  memcpy(c->dom, src->dims, (size_t)src->rank * sizeof(int64_t));
+  int opened = 0;
+  for (int j = 0; j < s->rank; j++) {
+    if (j == v || j == u || s->dims[j] <= 1) continue;
+    if (!opened && k->npar > 0) omp_for(c, 1);
+    cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) {", j, j, s->dims[j], j);
+    c->indent++;
+    opened++;
+  }
+  const char *ct = dt_ctype_compute(win->dtype), *cs = dt_ctype_compute(s->dtype);
+  char *fill = cg_literal(g, win->fill, win->dtype);
+  Ix *ids[IR_MAX_RANK], *tids[ROW_TAPS_MAX][IR_MAX_RANK];
+  vars(c, ids, src->rank);
+  /* the MAP root's expression of acc: applied in the flat loop when it does not vary along the plane */
+  Node *out = root;
+  char *epi = NULL;
+  bool epi_in_loop = false;
+  if (root != s) {
+    c->row_result = s;
+    c->row_at = "acc";
+    epi = cg_expr(c, root, ids, true);
+    c->row_result = NULL;
+    JTC_ASSERT(c->pre.len == 0);
+    epi_in_loop = !cg_text_uses_var(epi, v) && !(u >= 0 && cg_text_uses_var(epi, u));
+  }
+  Ix *oidx[IR_MAX_RANK] = {0};
+  for (int j = 0; j < out->rank; j++) oidx[j] = root != s ? ids[j] : ix_simplify(g, s->idx[j], c->ndom, c->dom);
+  Ix *olin = cg_linearize(c, out, oidx);
+  /* rows copied out whole (memcpy) when out's plane is contiguous along them */
+  bool rows_out = (!epi || epi_in_loop) && plain_copy(out->dtype) && olin->affine && olin->coef[v] == 1;
+  /* many padding columns: the epilogue over the stored plane instead, in place (no work on them) */
+  bool post = rows_out && epi && root->dtype == s->dtype && (u < 0 || olin->coef[u] == t->cols) && t->wq * 100 > t->cols * 115;
+  if (post) epi_in_loop = false;
+  cg_line(c, "%s pad[%" PRId64 "];", ct, t->buf);
+  cg_line(c, "%s row[%" PRId64 "];", dt_ctype_compute(epi_in_loop ? root->dtype : s->dtype), t->band * t->wq);
+  /* each tap's variables, and the other factor (a depthwise conv's weight) hoisted */
+  const char *wname[ROW_TAPS_MAX];
+  for (int tap = 0; tap < t->ntaps; tap++) {
+    memcpy(tids[tap], ids, sizeof ids);
+    int64_t rem = tap;
+    for (int j = t->nred - 1; j >= 0; j--) {
+      tids[tap][t->red[j]] = ix_const(g, rem % src->dims[t->red[j]]);
+      rem /= src->dims[t->red[j]];
+    }
+    if (!wf) continue;
+    wname[tap] = str_fmt(g, "w%d", tap);
+    cg_line(c, "const %s %s = %s;", dt_ctype_compute(wf->dtype), wname[tap], cg_expr(c, wf, tids[tap], false));
+  }
+  bool banded = t->band < t->rows;
+  if (banded) {
+    cg_line(c, "for (int64_t u0 = 0; u0 < %" PRId64 "; u0 += %" PRId64 ") {", t->rows, t->band);
+    c->indent++;
+    cg_line(c, "const int64_t nb = jtc_min64(%" PRId64 ", %" PRId64 " - u0);", t->band, t->rows);
+  }
+  /* the copy: padded rows i<F> (source row i<F+1>), columns i<F+2> of each column phase */
+  int F = c->ndom;
+  if (F + 3 > IR_MAX_RANK) ir_fail(g, "kernel needs more than %d loop variables", IR_MAX_RANK);
+  int64_t plane = t->hq * t->wq, H = t->hdim >= 0 ? x->dims[t->hdim] : 1, W = x->dims[t->wdim];
+  c->dom[F] = t->ah * t->hq, c->dom[F + 1] = H, c->dom[F + 2] = t->wq;
+  c->ndom = F + 3;
+  Ix *sidx[IR_MAX_RANK];
+  for (int d = 0; d < x->rank; d++) sidx[d] = d == t->hdim ? ix_var(g, F + 1) : ix_simplify(g, win->idx[d], F, c->dom);
+  cg_line(c, "/* the window's source, padded with %s */", fill);
+  if (t->hdim >= 0) {
+    cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) {", F, F, t->ah * t->hq, F);
+    c->indent++;
+    if (t->ah > 1)
+      cg_line(c, "%s *d = &pad[i%d %% %" PRId64 " * %" PRId64 " + i%d / %" PRId64 " * %" PRId64 "];", ct, F, t->ah, t->aw * plane, F, t->ah, t->wq);
+    else
+      cg_line(c, "%s *d = &pad[i%d * %" PRId64 "];", ct, F, t->wq);
+    if (banded) cg_line(c, "const int64_t i%d = u0 * %" PRId64 " + i%d%s;", F + 1, t->ah, F, plus_const(g, t->hmin));
+    else cg_line(c, "const int64_t i%d = i%d%s;", F + 1, F, plus_const(g, t->hmin));
+    cg_line(c, "if (i%d < 0 || i%d >= %" PRId64 ") {", F + 1, F + 1, H);
+    c->indent++;
+    for (int64_t pw = 0; pw < t->aw; pw++) fill_span(c, "d", pw * plane, 0, t->wq, fill);
+    cg_line(c, "continue;");
+    c->indent--;
+    cg_line(c, "}");
+  } else {
+    cg_line(c, "%s *d = pad;", ct);
+  }
+  for (int64_t pw = 0; pw < t->aw; pw++) {
+    /* columns j of phase pw read source column j*aw + pw + wmin: inside [0, W) for j in [jlo, jhi) */
+    int64_t jlo = -floordiv64(pw + t->wmin, t->aw), jhi = floordiv64(W - 1 - pw - t->wmin, t->aw) + 1;
+    jlo = jlo < 0 ? 0 : jlo > t->wq ? t->wq : jlo;
+    jhi = jhi < jlo ? jlo : jhi > t->wq ? t->wq : jhi;
+    char *at = pw ? str_fmt(g, "d[%" PRId64 " + i%d]", pw * plane, F + 2) : str_fmt(g, "d[i%d]", F + 2);
+    sidx[t->wdim] = ix_addc(g, ix_mulc(g, ix_var(g, F + 2), t->aw), pw + t->wmin);
+    char *val = cg_expr(c, x, sidx, false);
+    Ix *lin = cg_linearize(c, x, sidx);
+    fill_span(c, "d", pw * plane, 0, jlo, fill);
+    if (jhi > jlo && plain_copy(x->dtype) && lin->affine && lin->coef[F + 2] == 1) {
+      Ix *first[IR_MAX_RANK];
+      memcpy(first, sidx, sizeof first);
+      first[t->wdim] = ix_const(g, jlo * t->aw + pw + t->wmin);
+      cg_line(c, "memcpy(&d[%" PRId64 "], &%s[%s], %" PRId64 " * sizeof(%s));", pw * plane + jlo, cg_bufname(c, x),
+              cg_ix_sum(c, cg_linearize(c, x, first)), jhi - jlo, ct);
+    } else if (jhi > jlo) {
+      cg_line(c, "for (int64_t i%d = %" PRId64 "; i%d < %" PRId64 "; i%d++) %s = %s;", F + 2, jlo, F + 2, jhi, F + 2, at, val);
+    }
+    fill_span(c, "d", pw * plane, jhi, t->wq, fill);
+  }
+  if (t->hdim >= 0) {
+    c->indent--;
+    cg_line(c, "}");
+  }
+  c->ndom = F;
+  fill_span(c, "pad", 0, t->ah * t->aw * plane, t->buf, fill);
+  /* the taps: each pass combines per_pass of them in a register, for all positions q */
+  const char *nrows = banded ? "nb" : str_fmt(g, "%" PRId64, t->rows);
+  char *rowloop = NULL;
+  if (u >= 0 && banded) rowloop = str_fmt(g, "for (int64_t i%d = u0; i%d < u0 + nb; i%d++)", u, u, u);
+  else if (u >= 0) rowloop = str_fmt(g, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)", u, u, t->rows, u);
+  char *rowstart = u < 0 ? "0" : banded ? str_fmt(g, "(i%d - u0) * %" PRId64, u, t->wq) : str_fmt(g, "i%d * %" PRId64, u, t->wq);
+  c->named[0] = win;
+  c->named[1] = wf;
+  for (int first = 0; first < t->ntaps; first += t->per_pass) {
+    if (banded) cg_line(c, "for (int64_t q = 0; q < nb * %" PRId64 "; q++) {", t->wq);
+    else cg_line(c, "for (int64_t q = 0; q < %" PRId64 "; q++) {", t->rows * t->wq);
+    c->indent++;
+    cg_line(c, "const %s *p = &pad[q];", ct);
+    for (int tap = first; tap < t->ntaps && tap < first + t->per_pass; tap++) {
+      c->named_as[0] = str_fmt(g, "p[%" PRId64 "]", t->off[tap]);
+      c->named_as[1] = wf ? wname[tap] : NULL;
+      char *val = cg_expr(c, src, tids[tap], false);
+      if (tap == 0) cg_line(c, "%s acc = %s;", cs, val);
+      else cg_line(c, "%sacc = %s;", tap == first ? str_fmt(g, "%s ", cs) : "", cg_combine(c, s->red, s->dtype, tap == first ? "row[q]" : "acc", val));
+    }
+    bool last = first + t->per_pass >= t->ntaps;
+    cg_line(c, "row[q] = %s;", last && epi_in_loop ? epi : "acc");
+    close_loops(c, 1);
+  }
+  c->named[0] = c->named[1] = NULL;
+  JTC_ASSERT(c->pre.len == 0);
+  if (rowloop) {
+    cg_line(c, "%s {", rowloop);
+    c->indent++;
+  }
+  if (rows_out) {
+    /* whole rows to out, then (post) the epilogue over them in place */
+    oidx[v] = ix_const(g, 0);
+    cg_line(c, "memcpy(&%s[%s], &row[%s], %" PRId64 " * sizeof(%s));", cg_bufname(c, out), cg_ix_sum(c, cg_linearize(c, out, oidx)), rowstart,
+            t->cols, dt_ctype(out->dtype));
+    if (rowloop) close_loops(c, 1);
+    if (post) {
+      if (u >= 0) oidx[u] = ix_const(g, 0);
+      char *base = cg_ix_sum(c, cg_linearize(c, out, oidx));
+      if (banded) base = str_fmt(g, "%s + u0 * %" PRId64, base, t->cols);
+      cg_line(c, "for (int64_t q = 0; q < %s * %" PRId64 "; q++) {", nrows, t->cols);
+      c->indent++;
+      cg_line(c, "const %s acc = %s[%s + q];", cs, cg_bufname(c, out), base);
+      cg_line(c, "%s[%s + q] = %s;", cg_bufname(c, out), base, epi);
+      close_loops(c, 1);
+    }
+    close_loops(c, banded + opened);
+    return;
+  }
+  /* element by element, through the MAP root's expression unless the loop applied it */
+  char *value = str_fmt(g, "row[%s + i%d]", rowstart, v);
+  if (epi && !epi_in_loop) {
+    c->row_result = s;
+    c->row_at = value;
+    value = cg_expr(c, root, ids, true);
+    c->row_result = NULL;
+    JTC_ASSERT(c->pre.len == 0);
+  }
+  cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)", v, v, t->cols, v);
+  cg_line(c, "  %s[%s] = %s;", cg_bufname(c, out), cg_ix_sum(c, olin), cg_wrap(g, cg_store_conv(out->dtype), value));
+  close_loops(c, (rowloop != NULL) + banded + opened);
 }
 
 /* The mean over MPI ranks in a -DJTC_MPI build (a training step's gradients and batch
@@ -651,6 +853,11 @@ void cg_kernel_body(CgCtx *c) {
   str_init(&c->pre, c->g);
   c->gemm_result = NULL;
   c->row_result = NULL;
+  c->named[0] = c->named[1] = NULL;
+  if (c->k->taps) {
+    body_taps(c, n, c->k->row_scatter ? c->k->row_scatter : n);
+    return;
+  }
   if (c->k->row_scatter) {
     body_map_rows(c, n);
     return;

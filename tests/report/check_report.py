@@ -27,7 +27,8 @@ OUTPUT = ["buffer", "dtype", "shape"]
 VECTOR = ["compile_time", "by_isa", "auto_vectorized_loop"]
 GEMM = ["kind", "M", "N", "K", "outer", "ldc", "contraction_flops", "a_packed_at_compile_time", "transposed",
         "epilogue", "mr", "nr", "kc", "nc", "panel", "block_tile", "thread_tile"]
-ROWS = ["kind", "row_var", "row_extent", "plane_var", "plane_extent", "accumulators", "epilogue_on_store"]
+ROWS = ["kind", "row_var", "row_extent", "plane_var", "plane_extent", "accumulators", "epilogue_on_store", "taps", "taps_per_pass",
+        "padded_buffer", "band_rows"]
 GPU = ["mapping", "block", "grid", "items", "epilogue_kernel"]
 TOTALS = ["kernels", "flops", "bytes_read", "bytes_written"]
 ARENA = ["bytes", "peak_live_bytes", "two_largest_live_bytes", "buffers"]

@@ -270,6 +270,14 @@ static void test_depthwise_rows_epilogue(void **s) {
   assert_int_equal(p->nkernels, 1);
   assert_non_null(p->kernels[0].row_scatter);
   assert_int_equal(p->kernels[0].row_var2, 2); /* the whole 12x12 plane */
+  /* run as the tap schedule: 9 taps over a 14x14 padded copy, one band */
+  const RowTaps *t = p->kernels[0].taps;
+  assert_non_null(t);
+  assert_int_equal(t->ntaps, 9);
+  assert_int_equal(t->hq, 14);
+  assert_int_equal(t->wq, 14);
+  assert_int_equal(t->band, 12);
+  assert_int_equal(t->off[4], 15); /* the center tap: one row and one column in */
   ir_graph_free(g);
 }
 
