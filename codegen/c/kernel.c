@@ -162,7 +162,26 @@ static void omp_simd_sum(CgCtx *c, ReduceOp red, Dtype t, const char *acc, int64
     str_cat(&c->pre, "#ifdef _OPENMP\n%s\n#endif\n", p);
     return;
   }
-  fprintf(c->f, "#ifdef _OPENMP\n%s\n#endif\n", p);
+  cg_line(c, "#ifdef _OPENMP");
+  cg_line(c, "%s", p);
+  cg_line(c, "#endif");
+}
+
+/* Divisions and remainders in a printed expression (a flattened index that did not fold back) */
+static int count_divisions(const char *e) {
+  int n = 0;
+  for (; *e; e++) n += *e == '/' || *e == '%';
+  return n;
+}
+
+/* Remember reduction n at idx (its accumulator acc) for a diamond's second read; returns acc. */
+static char *memo_reduction(CgCtx *c, Node *n, Ix *const *idx, const char *acc) {
+  if (c->pre_depth == 0 && c->nmemo < 8) {
+    c->memo[c->nmemo].n = n;
+    memcpy(c->memo[c->nmemo].idx, idx, (size_t)n->rank * sizeof *idx);
+    c->memo[c->nmemo++].acc = acc;
+  }
+  return (char *)acc;
 }
 
 /* A SCATTER fused into its consumer (fuse.c chose it: a projection read
@@ -178,15 +197,43 @@ static char *inner_reduction(CgCtx *c, Node *n, Ix *const *idx) {
   Ix *sidx[IR_MAX_RANK] = {0};
   for (int j = 0; j < n->rank; j++)
     if (n->idx[j]->kind == IX_VAR) sidx[n->idx[j]->val] = idx[j];
-  int first = c->ndom;
+  int first = c->ndom, nred = 0, rdim[IR_MAX_RANK];
+  int64_t total = 1;
   for (int v = 0; v < src->rank; v++) {
     if (sidx[v]) continue;
     if (c->ndom == IR_MAX_RANK) ir_fail(g, "kernel needs more than %d loop variables", IR_MAX_RANK);
     c->dom[c->ndom] = src->dims[v];
+    rdim[c->ndom - first] = v;
+    nred += src->dims[v] > 1;
+    total *= src->dims[v];
     sidx[v] = ix_var(g, c->ndom++);
   }
   const char *acc = str_fmt(g, "acc%d", c->nacc++);
   pre_line(c, "%s %s = %s;", dt_ctype_compute(n->dtype), acc, cg_literal(g, reduce_identity(n->red, n->dtype), n->dtype));
+  char *val = cg_expr(c, src, sidx, false);
+  /* several reduced loops reading row-major contiguous data (a global average pool over
+   * H x W) become one loop: the index simplifier folds (f / W) * W + f % W back into f,
+   * which shows as no more divisions or remainders in the expression than before */
+  if (nred >= 2 && !n->cond && c->ndom < IR_MAX_RANK) {
+    int f = c->ndom, nvar = f - first;
+    c->dom[c->ndom++] = total;
+    Ix *fidx[IR_MAX_RANK];
+    memcpy(fidx, sidx, sizeof fidx);
+    int64_t after = 1;
+    for (int j = nvar - 1; j >= 0; j--) {
+      int64_t e = c->dom[first + j];
+      fidx[rdim[j]] = ix_simplify(g, ix_mod(g, ix_div(g, ix_var(g, f), ix_const(g, after)), ix_const(g, e)), c->ndom, c->dom);
+      after *= e;
+    }
+    char *fval = cg_expr(c, src, fidx, false);
+    if (count_divisions(fval) <= count_divisions(val)) {
+      omp_simd_sum(c, n->red, n->dtype, acc, total, true);
+      pre_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)", f, f, total, f);
+      pre_line(c, "  %s = %s;", acc, cg_combine(c, n->red, n->dtype, acc, fval));
+      return memo_reduction(c, n, idx, acc);
+    }
+    c->ndom--;
+  }
   int opened = 0, last = -1;
   for (int v = first; v < c->ndom; v++)
     if (c->dom[v] > 1) last = v;
@@ -197,7 +244,6 @@ static char *inner_reduction(CgCtx *c, Node *n, Ix *const *idx) {
     c->pre_depth++;
     opened++;
   }
-  char *val = cg_expr(c, src, sidx, false);
   Ix *cond = n->cond ? ix_simplify(g, ix_subst(g, n->cond, src->rank, sidx), c->ndom, c->dom) : NULL;
   if (cond) pre_line(c, "if (%s) %s = %s;", cg_ix(c, cond), acc, cg_combine(c, n->red, n->dtype, acc, val));
   else pre_line(c, "%s = %s;", acc, cg_combine(c, n->red, n->dtype, acc, val));
@@ -205,12 +251,7 @@ static char *inner_reduction(CgCtx *c, Node *n, Ix *const *idx) {
     c->pre_depth--;
     pre_line(c, "}");
   }
-  if (c->pre_depth == 0 && c->nmemo < 8) {
-    c->memo[c->nmemo].n = n;
-    memcpy(c->memo[c->nmemo].idx, idx, (size_t)n->rank * sizeof *idx);
-    c->memo[c->nmemo++].acc = acc;
-  }
-  return (char *)acc;
+  return memo_reduction(c, n, idx, acc);
 }
 
 char *cg_expr(CgCtx *c, Node *n, Ix *const *idx, bool is_root) {
@@ -431,6 +472,31 @@ static void body_scatter(CgCtx *c, Node *n) {
   if (k->acc_reg) {
     open_loops(c, 0, k->nouter);
     cg_line(c, "%s acc = %s;", ct, id);
+    /* the reduced loops as one when they read contiguous data (see inner_reduction) */
+    if (!n->cond && k->nloops - k->nouter >= 2 && c->ndom < IR_MAX_RANK) {
+      int f = c->ndom;
+      int64_t after = 1;
+      Ix *fidx[IR_MAX_RANK];
+      memcpy(fidx, idx, sizeof fidx);
+      for (int j = k->nloops - 1; j >= k->nouter; j--) {
+        int v = k->order[j];
+        fidx[v] = ix_div(g, ix_var(g, f), ix_const(g, after));
+        if (j > k->nouter) fidx[v] = ix_mod(g, fidx[v], ix_const(g, k->dom[v]));
+        after *= k->dom[v];
+      }
+      c->dom[c->ndom++] = after;
+      for (int v = 0; v < src->rank; v++) fidx[v] = ix_simplify(g, fidx[v], c->ndom, c->dom);
+      char *plain = cg_expr(c, src, idx, false), *flat = cg_expr(c, src, fidx, false);
+      if (count_divisions(flat) <= count_divisions(plain)) {
+        omp_simd_sum(c, n->red, n->dtype, "acc", after, false);
+        cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)", f, f, after, f);
+        cg_line(c, "  acc = %s;", cg_combine(c, n->red, n->dtype, "acc", flat));
+        cg_line(c, "%s[%s] = %s;", out, cg_ix_sum(c, lin), cg_wrap(g, cg_store_conv(n->dtype), "acc"));
+        close_loops(c, k->nouter);
+        return;
+      }
+      c->ndom--;
+    }
     if (!n->cond && k->nloops > k->nouter + 1) open_loops(c, k->nouter, k->nloops - 1);
     if (!n->cond && k->nloops > k->nouter) {
       omp_simd_sum(c, n->red, n->dtype, "acc", k->dom[k->order[k->nloops - 1]], false);
