@@ -13,6 +13,7 @@
  *   jtc_gemm_pack_b_rowmajor / _trans          providers, ctx = jtc_gemm_bmat
  *   jtc_gemm_copy / jtc_gemm_copy2(dst, src, n) one run of a strip: src[i] / src[2i]
  *   jtc_gemm_put(row, kc, p, src, stride, n)   a run of a block row across strips
+ *   jtc_gemm_window_row(dst, src, off, row, col, r0, c0, H, W)  a strip row of a same-size window
  *   jtc_gemm_scratch_bytes(N, K, nthreads)     scratch bytes for jtc_gemm
  *   jtc_gemm(M, N, K, Ap, packb, ctx, C, ldc, accumulate, epi, scratch,
  *            scratch_bytes) -> 0, or -1 if the scratch is too small
@@ -246,8 +247,8 @@ JTC_GEMM_INLINE void jtc_gemm_copy(float *dst, const float *src, int64_t n) {
 JTC_GEMM_INLINE void jtc_gemm_copy2(float *dst, const float *src, int64_t n) {
 #ifdef JTC_GEMM_MASKED_COPY
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  for (; n >= 16; n -= 16, src += 32, dst += 16)
-    _mm512_storeu_ps(dst, _mm512_permutex2var_ps(_mm512_loadu_ps(src), even, _mm512_loadu_ps(src + 16)));
+  for (; n >= 16; n -= 16, src += 32, dst += 16) /* src[31] is not needed (and may lie past the end) */
+    _mm512_storeu_ps(dst, _mm512_permutex2var_ps(_mm512_loadu_ps(src), even, _mm512_maskz_loadu_ps(0x7FFF, src + 16)));
   if (n > 0) { /* reads src[0 .. 2n-2] */
     int64_t last = 2 * n - 1;
     __mmask16 m0 = last >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << last) - 1);
@@ -283,6 +284,30 @@ JTC_GEMM_INLINE void jtc_gemm_put(float *row, int64_t kc, int64_t p, const float
     else jtc_gemm_copy2(d, src + 2 * done, take);
     done += take;
   }
+}
+
+/* One row of a strip for a stride-1 window whose rows are as wide as its source's
+ * (a 3x3 pad-1 conv): lane j is src[off + j] when its source row r0 + row[j] and
+ * column c0 + col[j] lie in [0, H) x [0, W), else 0; row[j], col[j] are the lane's
+ * output row and column (a row far below 0 marks a lane past the block). With AVX-512
+ * a strip row is two masked loads, whatever the padding; only valid lanes are read. */
+JTC_GEMM_INLINE void jtc_gemm_window_row(float *dst, const float *src, int64_t off, const int32_t *row,
+                                         const int32_t *col, int64_t r0, int64_t c0, int64_t H, int64_t W) {
+#ifdef JTC_GEMM_MASKED_COPY
+  const uintptr_t at = (uintptr_t)src + (uintptr_t)off * sizeof(float); /* may lie outside src: never dereferenced so */
+  for (int h = 0; h < JTC_GEMM_NR; h += 16) {
+    __m512i r = _mm512_add_epi32(_mm512_loadu_si512((const void *)(row + h)), _mm512_set1_epi32((int32_t)r0));
+    __m512i c = _mm512_add_epi32(_mm512_loadu_si512((const void *)(col + h)), _mm512_set1_epi32((int32_t)c0));
+    __mmask16 m = _mm512_cmplt_epu32_mask(r, _mm512_set1_epi32((int32_t)H)) &
+                  _mm512_cmplt_epu32_mask(c, _mm512_set1_epi32((int32_t)W));
+    _mm512_storeu_ps(dst + h, _mm512_maskz_loadu_ps(m, (const float *)(at + (uintptr_t)h * sizeof(float))));
+  }
+#else
+  for (int j = 0; j < JTC_GEMM_NR; j++) {
+    int64_t r = row[j] + r0, c = col[j] + c0;
+    dst[j] = r >= 0 && r < H && c >= 0 && c < W ? src[off + j] : 0.0f;
+  }
+#endif
 }
 
 /* ---- block sizes and scratch ---------------------------------------------- */

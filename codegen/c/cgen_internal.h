@@ -100,4 +100,6 @@ void cg_print_kernel(CgCtx *c, int j);
 /* For a kernel run as a GEMM: its context struct, B provider and A packer, as text. */
 char *cg_gemm_helpers(CgCtx *c, const char *kname);
 
+extern const char cg_openmp_prologue[]; /* cgen.c: the generated file's OpenMP include */
+
 #endif

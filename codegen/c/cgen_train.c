@@ -307,7 +307,7 @@ int cgc_write_train(Plan *inf, Plan *tr, const CgOptions *o) {
   fprintf(f, " * Build: cc -std=c11 -O2 [-fopenmp] -c %s */\n", cg_basename(o->c_path));
   fprintf(f, "#include \"%s\"\n\n#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n",
           cg_basename(o->h_path));
-  fprintf(f, "#ifdef _OPENMP\n#include <omp.h>\n#endif\n");
+  fputs(cg_openmp_prologue, f);
   fprintf(f, "#ifdef JTC_MPI /* data parallel: gradients, batch statistics and the loss averaged over MPI_COMM_WORLD */\n"
              "#include <mpi.h>\n#endif\n\n%s\n%s", jtc_rt_helpers, jtc_rt_weights);
   fprintf(f, "\nstatic char %s_err[256];\nstatic int %s_ready;\n", p, p);

@@ -1019,6 +1019,67 @@ static bool b_is_window(CgCtx *c, const Contraction *gm, int v) {
          pass_window_solvable(c->g, b, v, gm->scatter->in[0]->rank);
 }
 
+/* A stride-1 window whose output rows are as wide as its source rows (a 3x3 pad-1 conv):
+ * over a strip's columns n the source offset is one contiguous run (n + a constant of
+ * k), so each strip row is jtc_gemm_window_row, a masked copy whose mask is each lane's
+ * row and column against the source's bounds (lanes' rows and columns computed once per
+ * strip). False unless B is such a GATHER: two column variables, row u and column v,
+ * each read at (u or v) + a function of k in its own source dim, no other condition. */
+static bool window_provider(CgCtx *c, const Contraction *gm, const bool *used) {
+  Graph *g = c->g;
+  const Node *dom = gm->scatter->in[0], *b = gm->bop;
+  if (gm->nn != 2) return false;
+  int u = gm->nvars[0], v = gm->nvars[1];
+  int64_t eu = dom->dims[u], ev = dom->dims[v];
+  if (eu < 2 || ev < 2 || b->cond || !b_is_window(c, gm, v)) return false;
+  Ix *off = b_run_offset(c, gm, v);
+  if (!off || off->coef[v] != 1 || off->coef[u] != ev) return false;
+  const Node *x = b->in[0];
+  int drow = -1, dcol = -1;
+  for (int d = 0; d < x->rank; d++) {
+    const Ix *e = b->idx[d];
+    bool uu = ix_uses_var(e, u), uv = ix_uses_var(e, v);
+    if (uu && uv) return false;
+    if (uu || uv) {
+      if (!e->affine || e->coef[uu ? u : v] != 1 || (uu ? drow : dcol) >= 0) return false;
+      if (uu) drow = d;
+      else dcol = d;
+      continue;
+    }
+    int64_t lo, hi; /* the other dims read in bounds */
+    ix_range(e, c->dom, &lo, &hi);
+    if (lo < 0 || hi >= x->dims[d]) return false;
+  }
+  if (drow < 0 || dcol < 0 || x->dims[dcol] != ev) return false;
+  Ix *zero_uv[IR_MAX_RANK];
+  for (int k = 0; k < c->ndom; k++) zero_uv[k] = ix_var(g, k);
+  zero_uv[u] = zero_uv[v] = ix_const(g, 0);
+  Ix *r0 = ix_simplify(g, ix_subst(g, b->idx[drow], c->ndom, zero_uv), c->ndom, c->dom);
+  Ix *c0 = ix_simplify(g, ix_subst(g, b->idx[dcol], c->ndom, zero_uv), c->ndom, c->dom);
+  Ix *base = ix_simplify(g, ix_subst(g, off, c->ndom, zero_uv), c->ndom, c->dom);
+  c->read[x->id] = true;
+  cg_line(c, "for (int64_t s = 0; s * JTC_GEMM_NR < nc; s++) {");
+  c->indent++;
+  cg_line(c, "int32_t row[JTC_GEMM_NR], col[JTC_GEMM_NR]; /* each lane's output row and column */");
+  cg_line(c, "for (int64_t j = 0; j < JTC_GEMM_NR; j++) {");
+  cg_line(c, "  const int64_t n = n0 + s * JTC_GEMM_NR + j;");
+  cg_line(c, "  row[j] = s * JTC_GEMM_NR + j < nc ? (int32_t)(n / %" PRId64 " %% %" PRId64 ") : -1000000000;", ev, eu);
+  cg_line(c, "  col[j] = (int32_t)(n %% %" PRId64 ");", ev);
+  cg_line(c, "}");
+  cg_line(c, "for (int64_t kk = 0; kk < kc; kk++) {");
+  c->indent++;
+  cg_line(c, "const int64_t k = k0 + kk;");
+  cg_line(c, "(void)k;");
+  print_delinearize(c, dom, gm->kvars, gm->nk, "k", used);
+  cg_line(c, "jtc_gemm_window_row(panel + (s * kc + kk) * JTC_GEMM_NR, %s, %s + n0 + s * JTC_GEMM_NR, row, col, %s, %s, %" PRId64 ", %" PRId64 ");",
+          cg_bufname(c, x), cg_ix_sum(c, base), cg_ix_sum(c, r0), cg_ix_sum(c, c0), x->dims[drow], x->dims[dcol]);
+  c->indent--;
+  cg_line(c, "}");
+  c->indent--;
+  cg_line(c, "}");
+  return true;
+}
+
 /* Runs shorter than this (7-, 14- and 28-wide images) are cheaper strip by strip
  * (segment_provider): each costs its limits either way, and one strip's row is one store. */
 #define JTC_RUN_MIN 32
@@ -1148,7 +1209,7 @@ static void provider_body(CgCtx *c, const Contraction *gm, const bool *used) {
   const Node *dom = gm->scatter->in[0];
   Ix *ids[IR_MAX_RANK];
   ids_of(c, ids, dom->rank);
-  if (run_provider(c, gm, used)) return;
+  if (window_provider(c, gm, used) || run_provider(c, gm, used)) return;
   cg_line(c, "for (int64_t s = 0; s * JTC_GEMM_NR < nc; s++) {");
   c->indent++;
   cg_line(c, "for (int64_t kk = 0; kk < kc; kk++) {");
