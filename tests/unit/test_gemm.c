@@ -328,6 +328,32 @@ static void test_put_across_strips(void **s) {
       }
 }
 
+/* jtc_gemm_window_row: lane j is src[off + j] inside the H x W bounds (row r0 + row[j],
+ * column c0 + col[j]), else 0; a source ending at the last valid element is not overread */
+static void test_window_row(void **s) {
+  (void)s;
+  enum { H = 5, W = 7 };
+  float *src = malloc(sizeof(float) * H * W), dst[JTC_GEMM_NR];
+  int32_t row[JTC_GEMM_NR], col[JTC_GEMM_NR];
+  for (int i = 0; i < H * W; i++) src[i] = (float)(i + 1);
+  for (int64_t n0 = 0; n0 < H * W; n0 += 3)
+    for (int64_t r0 = -1; r0 <= 1; r0++)
+      for (int64_t c0 = -1; c0 <= 1; c0++) {
+        for (int j = 0; j < JTC_GEMM_NR; j++) {
+          int64_t n = n0 + j;
+          row[j] = n < H * W ? (int32_t)(n / W) : -1000000000;
+          col[j] = (int32_t)(n % W);
+        }
+        jtc_gemm_window_row(dst, src, n0 + r0 * W + c0, row, col, r0, c0, H, W);
+        for (int j = 0; j < JTC_GEMM_NR; j++) {
+          int64_t n = n0 + j, r = n / W + r0, c = n % W + c0;
+          float want = n < H * W && r >= 0 && r < H && c >= 0 && c < W ? src[r * W + c] : 0.0f;
+          assert_true(dst[j] == want);
+        }
+      }
+  free(src);
+}
+
 /* the providers' run copies: every length 0..40 at stride 1 and 2, from a source that ends
  * at the last element read (the AVX-512 forms use masked loads for the tail), nothing
  * written past n */
@@ -364,6 +390,7 @@ int main(void) {
     cmocka_unit_test(test_threads),
     cmocka_unit_test(test_run_copies),
     cmocka_unit_test(test_put_across_strips),
+    cmocka_unit_test(test_window_row),
   };
   print_message("gemm isa: %s, MR=%d NR=%d KC=%d NC=%d\n", JTC_GEMM_ISA, JTC_GEMM_MR, JTC_GEMM_NR, JTC_GEMM_KC,
                 JTC_GEMM_NCR);
