@@ -13,11 +13,13 @@ this. For each model in build/bench/models/<name>/ it
   2. builds the generated net.c with bench/timer.c using
      `cc -std=c11 -O3 -march=native -fopenmp` (timed separately);
   3. for each thread count (default 1 and 2) runs the timer with
-     OMP_NUM_THREADS=T, ONNX Runtime (all graph optimizations,
-     intra_op_num_threads=T, inter_op_num_threads=1, sequential execution)
-     and PyTorch (torch.set_num_threads(T), inference_mode, the same module
-     rebuilt by export_models.build), each the median of --runs runs after
-     --warmup warm-up runs, all on the same input (test_data_set_0);
+     OMP_NUM_THREADS=T and ONNX Runtime (all graph optimizations,
+     intra_op_num_threads=T, inter_op_num_threads=1, sequential execution);
+     after every model, PyTorch (torch.set_num_threads(T), inference_mode, the
+     same module rebuilt by export_models.build): its OpenMP threads may keep
+     spinning after it runs and slow whatever is measured next. Each is
+     the median of --runs runs after --warmup warm-up runs, all on the same
+     input (test_data_set_0);
   4. compares jtc's output with ONNX Runtime's (PyTorch's reference output
      when ONNX Runtime is missing): the "max abs diff" column.
 
@@ -323,17 +325,33 @@ def bench_model(args, name):
                 cell["ort"], ort_outs = run_ort(args, model_path, sess_inputs, t)
             except Exception as e:  # noqa: BLE001
                 row["ort_error"] = first_line(str(e))
-        if torch is not None and not args.no_torch:
-            log("%s: pytorch, %d thread(s)" % (name, t))
-            try:
-                cell["torch"] = run_torch(args, name, inputs, t)
-            except Exception as e:  # noqa: BLE001
-                row["torch_error"] = first_line("%s: %s" % (type(e).__name__, e))
         if raw is not None:
             cell["diff_ref"] = "ort" if ort_outs is not None else "pytorch"
             cell["max_abs_diff"] = max_abs_diff(raw, ort_outs if ort_outs is not None else refs)
-    _torch_models.pop(name, None)
     return row
+
+
+def bench_torch(args, row):
+    """PyTorch's column, measured after every jtc and ORT measurement: its OpenMP
+    threads may keep spinning after it runs, and jtc and ORT on 2 threads must not
+    share the cores with them."""
+    name = row["model"]
+    model_dir = os.path.join(args.models, name)
+    model_path = os.path.join(model_dir, "model.onnx")
+    if not os.path.isfile(model_path):
+        return
+    model = onnx.load(model_path)
+    n_in = len([i for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}])
+    inputs, _ = load_test_data(model_dir, n_in, len(model.graph.output))
+    if any(a is None for a in inputs):
+        return
+    for t in args.threads:
+        log("%s: pytorch, %d thread(s)" % (name, t))
+        try:
+            row["threads"].setdefault(t, {})["torch"] = run_torch(args, name, inputs, t)
+        except Exception as e:  # noqa: BLE001
+            row["torch_error"] = first_line("%s: %s" % (type(e).__name__, e))
+    _torch_models.pop(name, None)
 
 
 # ---------------------------------------------------------------- report
@@ -473,6 +491,12 @@ def main():
         except Exception as e:  # noqa: BLE001  one model never sinks the table
             rows.append({"model": name, "error": "bench: %s: %s" % (type(e).__name__, first_line(str(e))),
                          "threads": {}})
+    if torch is not None and not args.no_torch:
+        for row in rows:
+            try:
+                bench_torch(args, row)
+            except Exception as e:  # noqa: BLE001
+                row["torch_error"] = "bench: %s: %s" % (type(e).__name__, first_line(str(e)))
     machine = machine_info()
     text = report(rows, args.threads, machine)
     print(text)
