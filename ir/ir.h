@@ -148,6 +148,7 @@ void ix_range(const Ix *e, const int64_t *extent, int64_t *lo, int64_t *hi);
 /* Simplify using var ranges (x%c -> x when 0<=x<c, (a*c+b)/c -> a when 0<=b<c, ...). */
 Ix *ix_simplify(Graph *g, Ix *e, int nvars, const int64_t *extent);
 int64_t ix_eval(const Ix *e, const int64_t *vars); /* LOAD needs a constant tensor */
+int64_t ix_floordiv(int64_t a, int64_t b);        /* rounded toward -inf; b != 0 */
 bool ix_uses_var(const Ix *e, int k);
 bool ix_has_load(const Ix *e);
 /* Jittor notation: "i0", "i2*2-1+i5", "(i1/4)%3", "x[i0]". Returns chars written. */

@@ -149,12 +149,12 @@ Ix *ix_load(Graph *g, Node *tensor, int nargs, Ix **args) {
   return intern(g, &p);
 }
 
-static int64_t floordiv(int64_t a, int64_t b) {
+int64_t ix_floordiv(int64_t a, int64_t b) {
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
   return q;
 }
-static int64_t floormod(int64_t a, int64_t b) { return a - floordiv(a, b) * b; }
+static int64_t floormod(int64_t a, int64_t b) { return a - ix_floordiv(a, b) * b; }
 
 static int64_t cadd(Graph *g, int64_t a, int64_t b) {
   int64_t r;
@@ -283,7 +283,7 @@ Ix *ix_div(Graph *g, Ix *a, Ix *b) {
   if (b->kind == IX_CONST && b->val == 0) ir_fail(g, "index expression divides by zero");
   if (b->kind == IX_CONST) {
     int64_t c = b->val;
-    if (a->kind == IX_CONST) return ix_const(g, floordiv(a->val, c));
+    if (a->kind == IX_CONST) return ix_const(g, ix_floordiv(a->val, c));
     if (c == 1) return a;
     if (c > 0) {
       /* (x/c1)/c2 -> x/(c1*c2) */
@@ -294,11 +294,11 @@ Ix *ix_div(Graph *g, Ix *a, Ix *b) {
       Lin l = {0}, q = {0}, r = {0};
       lin_add(g, &l, a, 1);
       for (int i = 0; i < l.n; i++) lin_add(g, l.coef[i] % c == 0 ? &q : &r, l.atom[i], l.coef[i] % c == 0 ? l.coef[i] / c : l.coef[i]);
-      q.c = floordiv(l.c, c);
+      q.c = ix_floordiv(l.c, c);
       r.c = floormod(l.c, c);
       if (q.n > 0 || q.c != 0) {
         Ix *rest = lin_build(g, &r);
-        if (rest->kind == IX_CONST) return ix_add(g, lin_build(g, &q), ix_const(g, floordiv(rest->val, c)));
+        if (rest->kind == IX_CONST) return ix_add(g, lin_build(g, &q), ix_const(g, ix_floordiv(rest->val, c)));
         return ix_add(g, lin_build(g, &q), mk(g, IX_DIV, rest, b, NULL));
       }
     }
@@ -458,12 +458,12 @@ void ix_range(const Ix *e, const int64_t *extent, int64_t *lo, int64_t *hi) {
     return;
   }
   case IX_DIV:
-    if (bl == bh && bl > 0) { *lo = floordiv(al, bl); *hi = floordiv(ah, bl); return; }
+    if (bl == bh && bl > 0) { *lo = ix_floordiv(al, bl); *hi = ix_floordiv(ah, bl); return; }
     if (bl > 0 && al >= 0) { *lo = 0; *hi = ah; return; }
     break;
   case IX_MOD:
     if (bl == bh && bl > 0) {
-      if (floordiv(al, bl) == floordiv(ah, bl)) { *lo = floormod(al, bl); *hi = floormod(ah, bl); }
+      if (ix_floordiv(al, bl) == ix_floordiv(ah, bl)) { *lo = floormod(al, bl); *hi = floormod(ah, bl); }
       else { *lo = 0; *hi = bl - 1; }
       return;
     }
@@ -519,12 +519,12 @@ Ix *ix_simplify(Graph *g, Ix *e, int nvars, const int64_t *extent) {
       Ix *rest = lin_build(g, &r);
       int64_t rl, rh;
       ix_range(rest, extent, &rl, &rh);
-      if (floordiv(rl, bl) == floordiv(rh, bl)) return ix_addc(g, lin_build(g, &q), floordiv(rl, bl));
+      if (ix_floordiv(rl, bl) == ix_floordiv(rh, bl)) return ix_addc(g, lin_build(g, &q), ix_floordiv(rl, bl));
     }
     break;
   case IX_MOD:
-    if (bl == bh && bl > 0 && floordiv(al, bl) == floordiv(ah, bl))     /* x%c -> x-k*c in one period */
-      return ix_addc(g, a, -floordiv(al, bl) * bl);
+    if (bl == bh && bl > 0 && ix_floordiv(al, bl) == ix_floordiv(ah, bl))     /* x%c -> x-k*c in one period */
+      return ix_addc(g, a, -ix_floordiv(al, bl) * bl);
     break;
   case IX_MIN:
     if (ah <= bl) return a;                                            /* min(a,b) -> a when a<=b */
@@ -568,7 +568,7 @@ int64_t ix_eval(const Ix *e, const int64_t *vars) {
   switch (e->kind) {
   case IX_ADD: return (int64_t)((uint64_t)a + (uint64_t)b);
   case IX_MUL: return (int64_t)((uint64_t)a * (uint64_t)b);
-  case IX_DIV: return b ? floordiv(a, b) : 0;
+  case IX_DIV: return b ? ix_floordiv(a, b) : 0;
   case IX_MOD: return b ? floormod(a, b) : 0;
   case IX_MIN: return a < b ? a : b;
   case IX_MAX: return a > b ? a : b;

@@ -184,6 +184,31 @@ static char *memo_reduction(CgCtx *c, Node *n, Ix *const *idx, const char *acc) 
   return (char *)acc;
 }
 
+/* A sum's reduced loops vars[0..n) (outermost first) as one loop variable f = c->ndom:
+ * var_j becomes (f / the extents after it) % its extent in src's index idx. Kept (f added
+ * to c->dom, src's flattened expression returned) when the index simplifier folds that
+ * back, (f / W) * W + f % W into f (a global average pool over H x W), which shows as no
+ * more divisions or remainders than in `plain`, src's expression over the loops; else NULL. */
+static char *flat_sum(CgCtx *c, Node *src, Ix *const *idx, const int *vars, int n, const char *plain) {
+  Graph *g = c->g;
+  if (c->ndom >= IR_MAX_RANK) return NULL;
+  int f = c->ndom;
+  Ix *at[IR_MAX_RANK];
+  for (int k = 0; k < f; k++) at[k] = ix_var(g, k);
+  int64_t after = 1;
+  for (int j = n - 1; j >= 0; j--) {
+    at[vars[j]] = ix_mod(g, ix_div(g, ix_var(g, f), ix_const(g, after)), ix_const(g, c->dom[vars[j]]));
+    after *= c->dom[vars[j]];
+  }
+  c->dom[c->ndom++] = after;
+  Ix *fidx[IR_MAX_RANK];
+  for (int d = 0; d < src->rank; d++) fidx[d] = ix_simplify(g, ix_subst(g, idx[d], f, at), c->ndom, c->dom);
+  char *flat = cg_expr(c, src, fidx, false);
+  if (count_divisions(flat) <= count_divisions(plain)) return flat;
+  c->ndom--;
+  return NULL;
+}
+
 /* A SCATTER fused into its consumer (fuse.c chose it: a projection read
  * element for element): reduce its free variables in a register right
  * before the statement that needs it. Its kept variables are the consumer's
@@ -197,42 +222,25 @@ static char *inner_reduction(CgCtx *c, Node *n, Ix *const *idx) {
   Ix *sidx[IR_MAX_RANK] = {0};
   for (int j = 0; j < n->rank; j++)
     if (n->idx[j]->kind == IX_VAR) sidx[n->idx[j]->val] = idx[j];
-  int first = c->ndom, nred = 0, rdim[IR_MAX_RANK];
-  int64_t total = 1;
+  int first = c->ndom, nred = 0, reduced[IR_MAX_RANK];
   for (int v = 0; v < src->rank; v++) {
     if (sidx[v]) continue;
     if (c->ndom == IR_MAX_RANK) ir_fail(g, "kernel needs more than %d loop variables", IR_MAX_RANK);
     c->dom[c->ndom] = src->dims[v];
-    rdim[c->ndom - first] = v;
+    reduced[c->ndom - first] = c->ndom;
     nred += src->dims[v] > 1;
-    total *= src->dims[v];
     sidx[v] = ix_var(g, c->ndom++);
   }
   const char *acc = str_fmt(g, "acc%d", c->nacc++);
   pre_line(c, "%s %s = %s;", dt_ctype_compute(n->dtype), acc, cg_literal(g, reduce_identity(n->red, n->dtype), n->dtype));
   char *val = cg_expr(c, src, sidx, false);
-  /* several reduced loops reading row-major contiguous data (a global average pool over
-   * H x W) become one loop: the index simplifier folds (f / W) * W + f % W back into f,
-   * which shows as no more divisions or remainders in the expression than before */
-  if (nred >= 2 && !n->cond && c->ndom < IR_MAX_RANK) {
-    int f = c->ndom, nvar = f - first;
-    c->dom[c->ndom++] = total;
-    Ix *fidx[IR_MAX_RANK];
-    memcpy(fidx, sidx, sizeof fidx);
-    int64_t after = 1;
-    for (int j = nvar - 1; j >= 0; j--) {
-      int64_t e = c->dom[first + j];
-      fidx[rdim[j]] = ix_simplify(g, ix_mod(g, ix_div(g, ix_var(g, f), ix_const(g, after)), ix_const(g, e)), c->ndom, c->dom);
-      after *= e;
-    }
-    char *fval = cg_expr(c, src, fidx, false);
-    if (count_divisions(fval) <= count_divisions(val)) {
-      omp_simd_sum(c, n->red, n->dtype, acc, total, true);
-      pre_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)", f, f, total, f);
-      pre_line(c, "  %s = %s;", acc, cg_combine(c, n->red, n->dtype, acc, fval));
-      return memo_reduction(c, n, idx, acc);
-    }
-    c->ndom--;
+  char *flat = nred >= 2 && !n->cond ? flat_sum(c, src, sidx, reduced, c->ndom - first, val) : NULL;
+  if (flat) {
+    int f = c->ndom - 1;
+    omp_simd_sum(c, n->red, n->dtype, acc, c->dom[f], true);
+    pre_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)", f, f, c->dom[f], f);
+    pre_line(c, "  %s = %s;", acc, cg_combine(c, n->red, n->dtype, acc, flat));
+    return memo_reduction(c, n, idx, acc);
   }
   int opened = 0, last = -1;
   for (int v = first; v < c->ndom; v++)
@@ -472,39 +480,23 @@ static void body_scatter(CgCtx *c, Node *n) {
   if (k->acc_reg) {
     open_loops(c, 0, k->nouter);
     cg_line(c, "%s acc = %s;", ct, id);
-    /* the reduced loops as one when they read contiguous data (see inner_reduction) */
-    if (!n->cond && k->nloops - k->nouter >= 2 && c->ndom < IR_MAX_RANK) {
-      int f = c->ndom;
-      int64_t after = 1;
-      Ix *fidx[IR_MAX_RANK];
-      memcpy(fidx, idx, sizeof fidx);
-      for (int j = k->nloops - 1; j >= k->nouter; j--) {
-        int v = k->order[j];
-        fidx[v] = ix_div(g, ix_var(g, f), ix_const(g, after));
-        if (j > k->nouter) fidx[v] = ix_mod(g, fidx[v], ix_const(g, k->dom[v]));
-        after *= k->dom[v];
-      }
-      c->dom[c->ndom++] = after;
-      for (int v = 0; v < src->rank; v++) fidx[v] = ix_simplify(g, fidx[v], c->ndom, c->dom);
-      char *plain = cg_expr(c, src, idx, false), *flat = cg_expr(c, src, fidx, false);
-      if (count_divisions(flat) <= count_divisions(plain)) {
-        omp_simd_sum(c, n->red, n->dtype, "acc", after, false);
-        cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)", f, f, after, f);
-        cg_line(c, "  acc = %s;", cg_combine(c, n->red, n->dtype, "acc", flat));
-        cg_line(c, "%s[%s] = %s;", out, cg_ix_sum(c, lin), cg_wrap(g, cg_store_conv(n->dtype), "acc"));
-        close_loops(c, k->nouter);
-        return;
-      }
-      c->ndom--;
-    }
-    if (!n->cond && k->nloops > k->nouter + 1) open_loops(c, k->nouter, k->nloops - 1);
-    if (!n->cond && k->nloops > k->nouter) {
-      omp_simd_sum(c, n->red, n->dtype, "acc", k->dom[k->order[k->nloops - 1]], false);
-      open_loops(c, k->nloops - 1, k->nloops);
-    } else {
-      open_loops(c, k->nouter, k->nloops);
-    }
+    /* the reduced loops as one when they read contiguous data (see flat_sum) */
     char *v = cg_expr(c, src, idx, false);
+    char *flat = !n->cond && k->nloops - k->nouter >= 2 ? flat_sum(c, src, idx, k->order + k->nouter, k->nloops - k->nouter, v) : NULL;
+    if (flat) {
+      int f = c->ndom - 1;
+      omp_simd_sum(c, n->red, n->dtype, "acc", c->dom[f], false);
+      cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)", f, f, c->dom[f], f);
+      cg_line(c, "  acc = %s;", cg_combine(c, n->red, n->dtype, "acc", flat));
+      cg_line(c, "%s[%s] = %s;", out, cg_ix_sum(c, lin), cg_wrap(g, cg_store_conv(n->dtype), "acc"));
+      close_loops(c, k->nouter);
+      return;
+    }
+    /* omp simd on the innermost loop (a condition keeps the sum in order) */
+    int inner = k->nloops > k->nouter ? k->nloops - 1 : k->nloops;
+    open_loops(c, k->nouter, inner);
+    if (!n->cond && inner < k->nloops) omp_simd_sum(c, n->red, n->dtype, "acc", k->dom[k->order[inner]], false);
+    open_loops(c, inner, k->nloops);
     JTC_ASSERT(c->pre.len == 0); /* fuse.c keeps reductions out of a reduction's source */
     if (n->cond) cg_line(c, "if (%s) acc = %s;", cg_ix(c, ix_simplify(g, n->cond, k->ndom, k->dom)), cg_combine(c, n->red, n->dtype, "acc", v));
     else cg_line(c, "acc = %s;", cg_combine(c, n->red, n->dtype, "acc", v));
@@ -618,6 +610,21 @@ static void body_scatter_rows(CgCtx *c, Node *n) {
   close_loops(c, k->nouter - inner);
 }
 
+/* The loops around a row kernel's plane: every dim of n but v and u (the row and plane
+ * variables) and those of extent 1, the first in parallel when the kernel is. Returns
+ * how many were opened. */
+static int open_plane_loops(CgCtx *c, const Node *n, int v, int u) {
+  int opened = 0;
+  for (int j = 0; j < n->rank; j++) {
+    if (j == v || j == u || n->dims[j] <= 1) continue;
+    if (!opened && c->k->npar > 0) omp_for(c, 1);
+    cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) {", j, j, n->dims[j], j);
+    c->indent++;
+    opened++;
+  }
+  return opened;
+}
+
 /* pass_rows under an epilogue: the MAP root's fused window reduction accumulates a
  * plane (or row) of the output, and the root's expression is applied as it is stored. */
 static void body_map_rows(CgCtx *c, Node *root) {
@@ -628,14 +635,7 @@ static void body_map_rows(CgCtx *c, Node *root) {
   int64_t e = src->dims[v], eu = u >= 0 ? src->dims[u] : 1;
   c->ndom = src->rank;
   memcpy(c->dom, src->dims, (size_t)src->rank * sizeof(int64_t));
-  int opened = 0;
-  for (int j = 0; j < root->rank; j++) {
-    if (j == v || j == u || root->dims[j] <= 1) continue;
-    if (!opened && k->npar > 0) omp_for(c, 1);
-    cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) {", j, j, root->dims[j], j);
-    c->indent++;
-    opened++;
-  }
+  int opened = open_plane_loops(c, root, v, u);
   const char *ct = dt_ctype_compute(s->dtype);
   cg_line(c, "%s row[%" PRId64 "];", ct, e * eu);
   cg_line(c, "for (int64_t j = 0; j < %" PRId64 "; j++) row[j] = %s;", e * eu,
@@ -693,8 +693,6 @@ static void body_map_rows(CgCtx *c, Node *root) {
   close_loops(c, opened);
 }
 
-static int64_t floordiv64(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
-
 /* name[at + j] = fill for j in [from, to) */
 static void fill_span(CgCtx *c, const char *name, int64_t at, int64_t from, int64_t to, const char *fill) {
   if (to - from == 1) cg_line(c, "%s[%" PRId64 "] = %s;", name, at + from, fill);
@@ -723,14 +721,7 @@ static void body_taps(CgCtx *c, Node *root, Node *s) {
   int v = k->row_var, u = k->row_var2;
   c->ndom = src->rank;
   memcpy(c->dom, src->dims, (size_t)src->rank * sizeof(int64_t));
-  int opened = 0;
-  for (int j = 0; j < s->rank; j++) {
-    if (j == v || j == u || s->dims[j] <= 1) continue;
-    if (!opened && k->npar > 0) omp_for(c, 1);
-    cg_line(c, "for (int64_t i%d = 0; i%d < %" PRId64 "; i%d++) {", j, j, s->dims[j], j);
-    c->indent++;
-    opened++;
-  }
+  int opened = open_plane_loops(c, s, v, u);
   const char *ct = dt_ctype_compute(win->dtype), *cs = dt_ctype_compute(s->dtype);
   char *fill = cg_literal(g, win->fill, win->dtype);
   Ix *ids[IR_MAX_RANK], *tids[ROW_TAPS_MAX][IR_MAX_RANK];
@@ -805,7 +796,7 @@ static void body_taps(CgCtx *c, Node *root, Node *s) {
   }
   for (int64_t pw = 0; pw < t->aw; pw++) {
     /* columns j of phase pw read source column j*aw + pw + wmin: inside [0, W) for j in [jlo, jhi) */
-    int64_t jlo = -floordiv64(pw + t->wmin, t->aw), jhi = floordiv64(W - 1 - pw - t->wmin, t->aw) + 1;
+    int64_t jlo = -ix_floordiv(pw + t->wmin, t->aw), jhi = ix_floordiv(W - 1 - pw - t->wmin, t->aw) + 1;
     jlo = jlo < 0 ? 0 : jlo > t->wq ? t->wq : jlo;
     jhi = jhi < jlo ? jlo : jhi > t->wq ? t->wq : jhi;
     char *at = pw ? str_fmt(g, "d[%" PRId64 " + i%d]", pw * plane, F + 2) : str_fmt(g, "d[i%d]", F + 2);
@@ -1002,6 +993,16 @@ static void ids_of(CgCtx *c, Ix **ids, int n) {
   for (int v = 0; v < n; v++) ids[v] = ix_var(c->g, v);
 }
 
+/* A provider's loop over the block's rows kk, k = k0 + kk delinearized into the K
+ * variables B reads (left open, indented). */
+static void open_k_loop(CgCtx *c, const Contraction *gm, const bool *used) {
+  cg_line(c, "for (int64_t kk = 0; kk < kc; kk++) {");
+  c->indent++;
+  cg_line(c, "const int64_t k = k0 + kk;");
+  cg_line(c, "(void)k;");
+  print_delinearize(c, gm->scatter->in[0], gm->kvars, gm->nk, "k", used);
+}
+
 /* When B is a float32 GATHER straight from a float32 buffer (a conv's input, a matrix):
  * its source offset over the domain, affine with coefficient 1 or 2 on the last
  * column variable, so a run is one jtc_gemm_copy / jtc_gemm_copy2; else NULL. */
@@ -1017,6 +1018,31 @@ static bool b_is_window(CgCtx *c, const Contraction *gm, int v) {
   const Node *b = gm->bop;
   return b->kind == NODE_GATHER && !(b->flags & NF_MATERIALIZE) && b->nin == 1 && pass_is_buffer(b->in[0]) &&
          pass_window_solvable(c->g, b, v, gm->scatter->in[0]->rank);
+}
+
+/* The head of one run of B's columns starting at column n: b = its position along the
+ * run (n % e, e the run's length: the last column variable's extent times the merged
+ * ones after column variable `inner`), the other column variables B reads, seg = its
+ * length (at most `left`), and [lo, hi) = the part inside the window's bounds when
+ * `window` (B's bounds solved into limits; zeros on either side), else all of it. */
+static void run_limits(CgCtx *c, const Contraction *gm, const bool *used, int64_t e, int inner, const char *left,
+                       bool window) {
+  const Node *dom = gm->scatter->in[0];
+  cg_line(c, "const int64_t b = n %% %" PRId64 ";", e);
+  int64_t after = e;
+  for (int j = inner - 1; j >= 0; j--) {
+    int w = gm->nvars[j];
+    int64_t ew = dom->dims[w];
+    if (used[w] && ew > 1) cg_line(c, "const int64_t i%d = n / %" PRId64 " %% %" PRId64 ";", w, after, ew);
+    after *= ew;
+  }
+  cg_line(c, "const int64_t seg = %" PRId64 " - b < %s ? %" PRId64 " - b : %s;", e, left, e, left);
+  cg_line(c, "int64_t lo = b, hi = b + seg;");
+  if (!window) return;
+  Ix *rest = emit_limits(c, gm->bop, gm->nvars[gm->nn - 1], "lo", "hi");
+  if (rest) cg_line(c, "if (!%s) hi = lo;", cg_ix(c, ix_simplify(c->g, rest, c->ndom, c->dom)));
+  cg_line(c, "if (lo > b + seg) lo = b + seg;");
+  cg_line(c, "if (hi < lo) hi = lo;");
 }
 
 /* A stride-1 window whose output rows are as wide as its source rows (a 3x3 pad-1 conv):
@@ -1066,11 +1092,7 @@ static bool window_provider(CgCtx *c, const Contraction *gm, const bool *used) {
   cg_line(c, "  row[j] = s * JTC_GEMM_NR + j < nc ? (int32_t)(n / %" PRId64 " %% %" PRId64 ") : -1000000000;", ev, eu);
   cg_line(c, "  col[j] = (int32_t)(n %% %" PRId64 ");", ev);
   cg_line(c, "}");
-  cg_line(c, "for (int64_t kk = 0; kk < kc; kk++) {");
-  c->indent++;
-  cg_line(c, "const int64_t k = k0 + kk;");
-  cg_line(c, "(void)k;");
-  print_delinearize(c, dom, gm->kvars, gm->nk, "k", used);
+  open_k_loop(c, gm, used);
   cg_line(c, "jtc_gemm_window_row(panel + (s * kc + kk) * JTC_GEMM_NR, %s, %s + n0 + s * JTC_GEMM_NR, row, col, %s, %s, %" PRId64 ", %" PRId64 ");",
           cg_bufname(c, x), cg_ix_sum(c, base), cg_ix_sum(c, r0), cg_ix_sum(c, c0), x->dims[drow], x->dims[dcol]);
   c->indent--;
@@ -1104,28 +1126,11 @@ static bool run_provider(CgCtx *c, const Contraction *gm, const bool *used) {
   if (off->coef[v] == 1 && !b->cond && !bounds(c, b->in[0], b->idx))
     while (inner > 0 && off->coef[gm->nvars[inner - 1]] == e) e *= dom->dims[gm->nvars[--inner]];
   if (e < JTC_RUN_MIN) return false;
-  cg_line(c, "for (int64_t kk = 0; kk < kc; kk++) {");
-  c->indent++;
-  cg_line(c, "const int64_t k = k0 + kk;");
-  cg_line(c, "(void)k;");
-  print_delinearize(c, dom, gm->kvars, gm->nk, "k", used);
+  open_k_loop(c, gm, used);
   cg_line(c, "float *restrict row = panel + kk * JTC_GEMM_NR;");
   cg_line(c, "for (int64_t n = n0; n < n0 + nc;) {");
   c->indent++;
-  cg_line(c, "const int64_t b = n %% %" PRId64 ";", e);
-  int64_t after = e;
-  for (int j = inner - 1; j >= 0; j--) {
-    int w = gm->nvars[j];
-    int64_t ew = dom->dims[w];
-    if (used[w] && ew > 1) cg_line(c, "const int64_t i%d = n / %" PRId64 " %% %" PRId64 ";", w, after, ew);
-    after *= ew;
-  }
-  cg_line(c, "const int64_t seg = %" PRId64 " - b < n0 + nc - n ? %" PRId64 " - b : n0 + nc - n;", e, e);
-  cg_line(c, "int64_t lo = b, hi = b + seg;");
-  Ix *rest = emit_limits(c, b, v, "lo", "hi");
-  if (rest) cg_line(c, "if (!%s) hi = lo;", cg_ix(c, ix_simplify(g, rest, c->ndom, c->dom)));
-  cg_line(c, "if (lo > b + seg) lo = b + seg;");
-  cg_line(c, "if (hi < lo) hi = lo;");
+  run_limits(c, gm, used, e, inner, "n0 + nc - n", true);
   /* the run's first address: merged variables at 0, v at lo (the offset is linear) */
   Ix *at[IR_MAX_RANK];
   for (int k = 0; k < c->ndom; k++) at[k] = ix_var(g, k);
@@ -1153,7 +1158,6 @@ static bool run_provider(CgCtx *c, const Contraction *gm, const bool *used) {
  * a branch-free loop over B's expression, zeros. False if B's reads are not affine in
  * that variable. */
 static bool segment_provider(CgCtx *c, const Contraction *gm, const bool *used, Ix **ids) {
-  Graph *g = c->g;
   const Node *dom = gm->scatter->in[0], *b = gm->bop;
   if (gm->nn < 1) return false;
   int v = gm->nvars[gm->nn - 1];
@@ -1164,23 +1168,8 @@ static bool segment_provider(CgCtx *c, const Contraction *gm, const bool *used, 
   cg_line(c, "int64_t n = n0 + s * JTC_GEMM_NR, j = 0;");
   cg_line(c, "while (j < jn) {");
   c->indent++;
-  cg_line(c, "const int64_t b = n %% %" PRId64 ";", e);
-  int64_t after = e;
-  for (int j = gm->nn - 2; j >= 0; j--) {
-    int w = gm->nvars[j];
-    int64_t ew = dom->dims[w];
-    if (used[w] && ew > 1) cg_line(c, "const int64_t i%d = n / %" PRId64 " %% %" PRId64 ";", w, after, ew);
-    after *= ew;
-  }
-  cg_line(c, "const int64_t seg = %" PRId64 " - b < jn - j ? %" PRId64 " - b : jn - j;", e, e);
-  cg_line(c, "int64_t lo = b, hi = b + seg;");
-  if (window) {
-    Ix *rest = emit_limits(c, b, v, "lo", "hi");
-    if (rest) cg_line(c, "if (!%s) hi = lo;", cg_ix(c, ix_simplify(g, rest, c->ndom, c->dom)));
-    cg_line(c, "if (lo > b + seg) lo = b + seg;");
-    cg_line(c, "if (hi < lo) hi = lo;");
-    cg_line(c, "for (int64_t t = b; t < lo; t++) dst[j + t - b] = 0.0f;");
-  }
+  run_limits(c, gm, used, e, gm->nn - 1, "jn - j", window);
+  if (window) cg_line(c, "for (int64_t t = b; t < lo; t++) dst[j + t - b] = 0.0f;");
   Ix *off = window ? b_run_offset(c, gm, v) : NULL;
   if (off) { /* one jtc_gemm_copy / copy2 */
     c->read[b->in[0]->id] = true;
@@ -1212,11 +1201,7 @@ static void provider_body(CgCtx *c, const Contraction *gm, const bool *used) {
   if (window_provider(c, gm, used) || run_provider(c, gm, used)) return;
   cg_line(c, "for (int64_t s = 0; s * JTC_GEMM_NR < nc; s++) {");
   c->indent++;
-  cg_line(c, "for (int64_t kk = 0; kk < kc; kk++) {");
-  c->indent++;
-  cg_line(c, "const int64_t k = k0 + kk;");
-  cg_line(c, "(void)k;");
-  print_delinearize(c, dom, gm->kvars, gm->nk, "k", used);
+  open_k_loop(c, gm, used);
   cg_line(c, "float *restrict dst = panel + (s * kc + kk) * JTC_GEMM_NR;");
   if (segment_provider(c, gm, used, ids)) {
     c->indent--;
