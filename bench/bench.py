@@ -266,18 +266,25 @@ def max_abs_diff(raw, refs):
     return worst
 
 
-def bench_model(args, name):
-    row = {"model": name, "error": None, "threads": {}}
+def load_model(args, name):
+    """(model_path, model, inputs, refs, None), or an error in the last place."""
     model_dir = os.path.join(args.models, name)
     model_path = os.path.join(model_dir, "model.onnx")
     if not os.path.isfile(model_path):
-        row["error"] = "not exported (see bench/export_models.py output)"
-        return row
+        return None, None, None, None, "not exported (see bench/export_models.py output)"
     model = onnx.load(model_path)
     n_in = len([i for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}])
     inputs, refs = load_test_data(model_dir, n_in, len(model.graph.output))
     if any(a is None for a in inputs):
-        row["error"] = "test_data_set_0 incomplete: re-export with --force"
+        return None, None, None, None, "test_data_set_0 incomplete: re-export with --force"
+    return model_path, model, inputs, refs, None
+
+
+def bench_model(args, name):
+    row = {"model": name, "error": None, "threads": {}}
+    model_path, model, inputs, refs, err = load_model(args, name)
+    if err:
+        row["error"] = err
         return row
     try:
         row["flops"] = count_flops(model)
@@ -336,14 +343,9 @@ def bench_torch(args, row):
     threads may keep spinning after it runs, and jtc and ORT on 2 threads must not
     share the cores with them."""
     name = row["model"]
-    model_dir = os.path.join(args.models, name)
-    model_path = os.path.join(model_dir, "model.onnx")
-    if not os.path.isfile(model_path):
-        return
-    model = onnx.load(model_path)
-    n_in = len([i for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}])
-    inputs, _ = load_test_data(model_dir, n_in, len(model.graph.output))
-    if any(a is None for a in inputs):
+    _, model, inputs, _, err = load_model(args, name)
+    del model
+    if err:
         return
     for t in args.threads:
         log("%s: pytorch, %d thread(s)" % (name, t))
