@@ -24,6 +24,8 @@ static const char usage[] =
   "  --target=c|cuda      C11 + optional OpenMP (default), or one CUDA file for nvcc (whatever FILE's name)\n"
   "  --arch=LIST          CUDA: GPUs the build line in the file's first comment targets (default sm_87,sm_90)\n"
   "  --cuda-graph         CUDA: replay the launch sequence as a CUDA graph\n"
+  "  --precision=P        CUDA: float32 contractions multiply in P: fp32 (default), or tf32 or fp16\n"
+  "                       on the tensor cores (inputs rounded, sums in float32)\n"
   "  --embedded           C for microcontrollers: no malloc, stdio, file I/O or OpenMP; weights as\n"
   "                       const arrays, STEM_run_with_arena(inputs, outputs, arena) beside STEM_run\n"
   "  --name PREFIX        symbol prefix of the generated API (default: the output's stem)\n"
@@ -64,7 +66,8 @@ int main(int argc, char **argv) {
   OnnxShapeOverride shapes[MAX_SHAPES];
   OnnxBind binds[MAX_SHAPES], seqs[MAX_SHAPES];
   int nshapes = 0, nbinds = 0, nseqs = 0;
-  bool quiet = false, naive = false, cuda_graph = false, embedded = false;
+  bool quiet = false, naive = false, cuda_graph = false, embedded = false, precision_given = false;
+  GpuPrecision precision = PRECISION_F32;
   WeightsMode wmode = WEIGHTS_AUTO;
   const char *weights = NULL;
   if (argc >= 2 && !strcmp(argv[1], "inspect")) return jtc_inspect_command(argc - 2, argv + 2);
@@ -100,6 +103,12 @@ int main(int argc, char **argv) {
       arch = a + 7;
     }
     else if (!strcmp(a, "--cuda-graph")) cuda_graph = true;
+    else if (!strncmp(a, "--precision=", 12)) {
+      const char *v = a + 12;
+      precision = !strcmp(v, "fp32") ? PRECISION_F32 : !strcmp(v, "tf32") ? PRECISION_TF32 : !strcmp(v, "fp16") ? PRECISION_F16 : -1;
+      if ((int)precision < 0) usage_error("bad --precision '%s' (fp32, tf32, fp16)", v);
+      precision_given = true;
+    }
     else if (!strcmp(a, "--embedded")) embedded = true;
     else if (!strcmp(a, "--shape") || !strncmp(a, "--shape=", 8)) {
       const char *v = a[7] == '=' ? a + 8 : (++i < argc ? argv[i] : NULL);
@@ -138,7 +147,7 @@ int main(int argc, char **argv) {
       if (args_parse_count(a + 12, 1 << 20, &d) || !d) usage_error("bad %s (want a depth from 1 to 1048576)", a);
       max_depth = (int)d;
     }
-    else if (!strcmp(a, "--dump-ir")) dump = "memplan";
+    else if (!strcmp(a, "--dump-ir")) dump = "launch"; /* the last pass (for C a no-op): CUDA mappings show */
     else if (!strncmp(a, "--dump-ir=", 10)) {
       dump = a + 10;
       if (!strncmp(dump, "after:", 6)) dump += 6;
@@ -165,6 +174,7 @@ int main(int argc, char **argv) {
   if (!cuda && strcmp(target, "c") != 0) usage_error("unknown target '%s' (c, cuda)", target);
   if (cuda && naive) usage_error("%s", "--naive applies to --target=c");
   if (!cuda && cuda_graph) usage_error("%s", "--cuda-graph applies to --target=cuda");
+  if (!cuda && precision_given) usage_error("%s", "--precision applies to --target=cuda");
   if (embedded && cuda) usage_error("%s", "--embedded applies to --target=c");
   if (embedded && wmode == WEIGHTS_FILE) usage_error("%s", "--embedded keeps weights in the source (no --external-weights)");
   if (!out && !dump) usage_error("%s", "no output: give -o FILE (or --dump-ir)");
@@ -182,7 +192,7 @@ int main(int argc, char **argv) {
     strcat(cmd, " ");
     strcat(cmd, argv[i]);
   }
-  CompileOptions co = {.model = model, .out = out, .prefix = name, .command = cmd, .cuda = cuda, .cuda_graph = cuda_graph,
+  CompileOptions co = {.model = model, .out = out, .prefix = name, .command = cmd, .cuda = cuda, .cuda_graph = cuda_graph, .precision = precision,
                        .embedded = embedded,
                        .naive = naive, .quiet = quiet, .arch = arch, .shapes = shapes, .nshapes = nshapes,
                        .binds = binds, .nbinds = nbinds, .seqs = seqs, .nseqs = nseqs, .weights = weights,

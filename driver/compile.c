@@ -141,7 +141,7 @@ int jtc_compile(const CompileOptions *o, char *err, size_t errlen) {
   Graph *tg, *g = load(o, &tg, err, errlen);
   if (!g) return 1;
   FILE *dump = o->dump_file ? o->dump_file : stdout;
-  Plan *p = o->cuda ? pass_run_gpu(g, tg ? NULL : o->dump, dump)
+  Plan *p = o->cuda ? pass_run_gpu(g, o->precision, tg ? NULL : o->dump, dump)
             : o->naive ? pass_run_naive(g, o->dump, dump)
             : o->embedded ? pass_run_embedded(g, o->dump, dump)
                        : pass_run_all(g, tg ? NULL : o->dump, dump);

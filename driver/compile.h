@@ -18,6 +18,7 @@ typedef struct {
   bool cuda, cuda_graph, naive, quiet;
   bool embedded;              /* C for microcontrollers (CgOptions.embedded) */
   const char *arch;           /* CUDA: sm_XX list for the build line */
+  GpuPrecision precision;     /* CUDA: --precision (float32 contractions on the tensor cores) */
   const OnnxShapeOverride *shapes; int nshapes;
   const OnnxBind *binds; int nbinds;
   const OnnxBind *seqs; int nseqs;

@@ -48,6 +48,7 @@ typedef struct {
   const char *optimizer;       /* "sgd" (default), "adam", "adamw" */
   double lr, momentum, weight_decay;
   int nesterov;
+  const char *precision;       /* CUDA: "fp32" (default, NULL), "tf32" or "fp16", as --precision */
 } jtc_options;
 
 /* Error codes (also the return values of the functions below): */

@@ -168,6 +168,16 @@ static int build_entry(const char *model, const jtc_options *o, const char *cc, 
   }
   bool cuda = o && o->target && !strcmp(o->target, "cuda");
   const char *arch = o && o->arch ? o->arch : "sm_87,sm_90";
+  const char *prec = o && o->precision ? o->precision : "fp32";
+  GpuPrecision precision = !strcmp(prec, "fp32") ? PRECISION_F32 : !strcmp(prec, "tf32") ? PRECISION_TF32 : PRECISION_F16;
+  if (strcmp(prec, "fp32") && strcmp(prec, "tf32") && strcmp(prec, "fp16")) {
+    for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);
+    return fail(err, errlen, JTC_ERR_MODEL, "bad precision '%s' (fp32, tf32, fp16)", prec);
+  }
+  if (!cuda && precision != PRECISION_F32) {
+    for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);
+    return fail(err, errlen, JTC_ERR_MODEL, "precision %s applies to target cuda", prec);
+  }
   if (cuda && o->train) {
     for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);
     return fail(err, errlen, JTC_ERR_MODEL, "training builds are C only for now (target cuda)");
@@ -175,7 +185,7 @@ static int build_entry(const char *model, const jtc_options *o, const char *cc, 
   char out[3072], cmd[1024] = "libjtc";
   snprintf(out, sizeof out, "%s/model.%s", tmp, cuda ? "cu" : "c");
   CompileOptions co = {.model = model, .out = out, .prefix = PREFIX, .command = cmd, .quiet = true, .cuda = cuda,
-                       .arch = arch, .shapes = shapes,
+                       .arch = arch, .precision = precision, .shapes = shapes,
                        .nshapes = nshapes, .weights = o ? o->weights : NULL, .wmode = WEIGHTS_AUTO,
                        .embed_limit = 1 << 20, .dump_file = stdout};
   if (o && o->train) {
@@ -282,8 +292,8 @@ int jtc_load(const char *model_path, const jtc_options *o, jtc_model **out, char
   const char *cflags = o && o->cflags ? o->cflags : cuda ? "-O3" : "-O2";
   if (!shell_safe(cc)) return fail(err, errlen, JTC_ERR_COMPILER, "compiler '%s' holds a quote", cc);
   char opts[2048], line[8192], ver[4096];
-  snprintf(opts, sizeof opts, "target=%s arch=%s cflags=%s train=%d loss=%s opt=%s lr=%.17g m=%.17g wd=%.17g nesterov=%d",
-           cuda ? "cuda" : "c", cuda && o->arch ? o->arch : "", cflags, o ? o->train : 0, o && o->loss ? o->loss : "", o && o->optimizer ? o->optimizer : "", o ? o->lr : 0,
+  snprintf(opts, sizeof opts, "target=%s arch=%s precision=%s cflags=%s train=%d loss=%s opt=%s lr=%.17g m=%.17g wd=%.17g nesterov=%d",
+           cuda ? "cuda" : "c", cuda && o->arch ? o->arch : "", cuda && o->precision ? o->precision : "fp32", cflags, o ? o->train : 0, o && o->loss ? o->loss : "", o && o->optimizer ? o->optimizer : "", o ? o->lr : 0,
            o ? o->momentum : 0, o ? o->weight_decay : 0, o ? o->nesterov : 0);
   for (int k = 0; o && k < o->nshapes; k++) snprintf(opts + strlen(opts), sizeof opts - strlen(opts), " shape=%s", o->shapes[k]);
   key = ir_fnv1a(key, opts, strlen(opts));

@@ -11,7 +11,8 @@
 const char *const gpu_map_names[] = {
   [GPU_NONE] = "none", [GPU_ELEMENTS] = "thread per element", [GPU_OUTPUTS] = "thread per output",
   [GPU_BLOCK_REDUCE] = "block per output", [GPU_ATOMIC] = "atomic add", [GPU_SERIAL] = "one ordered thread",
-  [GPU_GEMM] = "tiled GEMM 64x64x16",
+  [GPU_GEMM] = "tiled GEMM 64x64x16", [GPU_GEMM_TF32] = "tensor-core GEMM 64x64x16, tf32 inputs",
+  [GPU_GEMM_F16] = "tensor-core GEMM 64x64x16, fp16 inputs",
 };
 
 enum { BLOCK = 256, MAX_GRID = 65535 };
@@ -51,7 +52,10 @@ void pass_launch(Plan *p) {
       const Contraction *c = k->gemm;
       int64_t o = 1;
       for (int v = 0; v < c->nouter; v++) o *= c->scatter->in[0]->dims[c->outer[v]];
-      k->gpu = GPU_GEMM;
+      /* (contractions are float32; an epilogue may store another type, which print_gemm refuses) */
+      k->gpu = n->dtype != DT_F32 || p->precision == PRECISION_F32 ? GPU_GEMM
+               : p->precision == PRECISION_TF32                    ? GPU_GEMM_TF32
+                                                                   : GPU_GEMM_F16;
       k->gpu_items = o;
       k->gpu_grid[0] = blocks_for(c->N, 64);
       k->gpu_grid[1] = blocks_for(c->M, 64);

@@ -67,7 +67,11 @@ typedef enum {
   GPU_ATOMIC,       /* shared write indices, an add: fill with 0, then atomicAdd from every source element */
   GPU_SERIAL,       /* shared write indices, order matters (assign, mul, max of f16...): one thread, in order */
   GPU_GEMM,         /* contraction: 64x64 output tiles, A and B tiles through shared memory, 4x4 per thread */
+  GPU_GEMM_TF32,    /* the same tiles, A and B rounded to tf32, products on the tensor cores (warp MMA) */
+  GPU_GEMM_F16,     /* the same tiles, A and B rounded to fp16, products on the tensor cores (warp MMA) */
 } GpuMap;
+/* --precision: what the CUDA target's float32 contractions multiply in (sums stay float32). */
+typedef enum { PRECISION_F32, PRECISION_TF32, PRECISION_F16 } GpuPrecision;
 extern const char *const gpu_map_names[];
 
 /* A kernel computes one materialized node (root) with its inlined producers. */
@@ -109,6 +113,7 @@ typedef struct {
   int64_t gemm_ct_floats;      /* the largest transposed result (after the A region) */
   bool naive;                  /* --naive: no epilogue fusion, GEMMs or row loops (the reference schedule) */
   bool gpu;                    /* --target=cuda: GEMMs keep their operands as they are (no packing, no C^T), no row loops */
+  GpuPrecision precision;      /* --target=cuda: float32 contractions' inputs (GPU_GEMM_TF32/F16 when not F32) */
   bool embedded;               /* --embedded: no packed GEMMs (their scratch costs a microcontroller's RAM; no SIMD to pay it back) */
 } Plan;
 
@@ -126,8 +131,8 @@ extern const int pass_count;
 Plan *pass_run_all(Graph *g, const char *dump_after, FILE *dump);
 /* The same with the optimizing schedules off (tests compare both). */
 Plan *pass_run_naive(Graph *g, const char *dump_after, FILE *dump);
-/* The schedule for the CUDA printer (Plan.gpu). */
-Plan *pass_run_gpu(Graph *g, const char *dump_after, FILE *dump);
+/* The schedule for the CUDA printer (Plan.gpu), its float32 contractions in prec. */
+Plan *pass_run_gpu(Graph *g, GpuPrecision prec, const char *dump_after, FILE *dump);
 /* The schedule for --embedded C (Plan.embedded). */
 Plan *pass_run_embedded(Graph *g, const char *dump_after, FILE *dump);
 void pass_dump(FILE *f, const Plan *p, const char *title);

@@ -105,14 +105,14 @@ void pass_dump(FILE *f, const Plan *p, const char *title) {
   }
 }
 
-static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive, bool gpu, bool embedded);
+static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive, bool gpu, GpuPrecision prec, bool embedded);
 
-Plan *pass_run_all(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, false, false, false); }
-Plan *pass_run_naive(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, true, false, false); }
-Plan *pass_run_gpu(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, false, true, false); }
-Plan *pass_run_embedded(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, false, false, true); }
+Plan *pass_run_all(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, false, false, PRECISION_F32, false); }
+Plan *pass_run_naive(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, true, false, PRECISION_F32, false); }
+Plan *pass_run_gpu(Graph *g, GpuPrecision prec, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, false, true, prec, false); }
+Plan *pass_run_embedded(Graph *g, const char *dump_after, FILE *dump) { return run(g, dump_after, dump, false, false, PRECISION_F32, true); }
 
-static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive, bool gpu, bool embedded) {
+static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive, bool gpu, GpuPrecision prec, bool embedded) {
   jmp_buf jb;
   jmp_buf *saved = g->on_error;
   g->on_error = &jb;
@@ -121,6 +121,7 @@ static Plan *run(Graph *g, const char *dump_after, FILE *dump, bool naive, bool 
   p->g = g;
   p->naive = naive;
   p->gpu = gpu;
+  p->precision = prec;
   p->embedded = embedded;
   if (setjmp(jb)) {
     g->on_error = saved;

@@ -191,6 +191,14 @@ if [ "$(grep -c . "$T/err")" -eq 2 ] && grep -q '__global__ void' "$T/cu.c" && g
 if head -n 8 "$T/arch.cu" | grep -q 'Build: nvcc -x cu -std=c++17 -O3 -gencode arch=compute_75,code=sm_75 -gencode arch=compute_87,code=sm_87 -c arch.cu'
 then ok cuda-arch-line; else bad cuda-arch-line "no nvcc line for sm_75,sm_87 in the first comment"; fi
 if "$JTC" $M --target=cuda --dump-ir=after:launch | grep -q 'CUDA tiled GEMM'; then ok dump-ir-launch; else bad dump-ir-launch "no CUDA mapping in the dump"; fi
+# --precision: CUDA only; the tensor-core mapping shows in the plain --dump-ir and in the file
+expect usage-precision-on-c 2 "precision applies to --target=cuda" "$JTC" $M --precision=tf32 -o "$T/a.c"
+expect usage-bad-precision 2 "bad --precision 'bf16'" "$JTC" $M --target=cuda --precision=bf16 -o "$T/a.cu"
+if "$JTC" $M --target=cuda --precision=fp16 --dump-ir | grep -q 'CUDA tensor-core GEMM 64x64x16, fp16 inputs'; then ok dump-ir-precision
+else bad dump-ir-precision "no tensor-core mapping in the default --dump-ir"; fi
+"$JTC" -q $M --target=cuda --precision=tf32 -o "$T/tc.c"
+if grep -q 'precision=tf32' "$T/tc.c" && grep -q 'nvcuda::wmma::mma_sync' "$T/tc.c" && grep -q '#include <mma.h>' "$T/tc.c" \
+  && ! grep -q 'nvcuda::wmma' "$T/g.cu"; then ok cuda-precision-source; else bad cuda-precision-source "no MMA in the tf32 file, or MMA in the fp32 one"; fi
 
 # docs/ops.md (make ops-doc) shows every op of --list-ops with the same opset range, and no other
 # op as supported: rows of its "## Operators" table are | op | domain | since | jtc opsets | ...

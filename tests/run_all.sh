@@ -17,6 +17,8 @@
 #             only the tests it names run (one per line: name or suite/name).
 #   cuda-samples, cuda-debian   the same through the CUDA target, its kernels run by
 #             the emulator tests/cuda/cuda_emu.h (conform --target cuda)
+#   cuda-tf32, cuda-fp16   --precision=tf32|fp16 (tensor cores) on tests/data/tensor_cores,
+#             made by tests/data/make_tensor_core_fixtures.py
 #   native    samples and models built with -O2 -march=native -fopenmp: the AVX-512/AVX2
 #             GEMM micro-kernels and OpenMP threads end to end (the suites above build for
 #             baseline x86-64, which runs the portable scalar micro-kernel)
@@ -37,8 +39,9 @@
 #             without OpenMP: init/run/free/re-init, no invalid access or leak, right outputs
 #   report    tests/report/run.sh: --report and --dump-dot of the samples (C, --naive, CUDA)
 #             against the generated files, the ONNX model and dot -Tsvg
-#   nvcc-*    nvcc builds of the samples (sm_75, sm_87, sm_90) and of every CUDA source
-#             cuda-* passed (sm_75), when nvcc is installed
+#   nvcc-*    nvcc builds of the samples (sm_75, sm_87, sm_90), of every CUDA source
+#             cuda-samples and cuda-debian passed (sm_75) and of the tensor-core sources
+#             (sm_75, sm_87, sm_90), when nvcc is installed
 # Each suite prints its tests and summary; the last line is the grand total
 # `N passed, N failed, N skipped`, and the exit status is 1 if anything failed.
 # Env: JOBS (parallel tests, default: CPU count), ONNX_DATA (corpus root).
@@ -206,6 +209,11 @@ CU=$WORK/cu
 suite cuda-samples --target cuda --cu-dir "$CU" samples/mlp samples/lenet
 # shellcheck disable=SC2086
 [ -n "${DEBIAN_SET:-}" ] && suite cuda-debian --target cuda --cu-dir "$CU" $DEBIAN_SET
+# --precision: contractions on the tensor cores (nvcuda::wmma, emulated), over inputs that
+# fp16 and tf32 hold exactly, so the results must match the references exactly
+CU_TC=$WORK/cu-tensor-cores
+JTC_FLAGS=--precision=tf32 suite cuda-tf32 --target cuda --cu-dir "$CU_TC" --root tests/data/tensor_cores
+JTC_FLAGS=--precision=fp16 suite cuda-fp16 --target cuda --cu-dir "$CU_TC" --root tests/data/tensor_cores
 
 # run_script NAME CMD...: run CMD (which ends with `N passed, N failed, N skipped`), add its summary.
 run_script() {
@@ -237,6 +245,7 @@ else
   for s in mlp lenet; do "$B/jtc" -q samples/$s/model.onnx --target=cuda --name "sample_$s" -o "$WORK/cu-samples/sample_$s.cu"; done
   for arch in sm_75 sm_87 sm_90; do run_script "nvcc-samples-$arch" env NVCC="$NVCC" sh tests/cuda/nvcc_batch.sh "$WORK/cu-samples" $arch; done
   run_script nvcc-conformance-sm_75 env NVCC="$NVCC" sh tests/cuda/nvcc_batch.sh "$CU" sm_75
+  for arch in sm_75 sm_87 sm_90; do run_script "nvcc-tensor-cores-$arch" env NVCC="$NVCC" sh tests/cuda/nvcc_batch.sh "$CU_TC" $arch; done
 fi
 
 echo "== total"

@@ -322,41 +322,86 @@ static void print_gemm(CgCtx *c, const char *name, CuKernel *out) {
   }
   out->params = read_params(c, root, &out->nparams);
   char *outer_decl = coords(c, dom, gm->outer, gm->nouter, "o", str_fmt(g, "%s\n%s\n%s", aload, bload, bs), 2);
+  /* tensor cores (--precision): A and B are rounded as they enter shared memory, so a GPU
+   * without the MMA (and nvcc's host pass) computes the same products on the FMA path */
+  bool tc = k->gpu != GPU_GEMM, f16 = k->gpu == GPU_GEMM_F16;
+  const char *elem = f16 ? "__half" : "float", *kf = f16 ? "16" : "8", *frag = f16 ? "__half" : "nvcuda::wmma::precision::tf32";
+  const char *round = f16 ? "__float2half(v)" : tc ? "jtc_tf32(v)" : "v", *wide = f16 ? "__half2float(" : "", *wide_end = f16 ? ")" : "";
+  const char *guard = f16 ? "#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 700 /* fp16 MMA from sm_70 */\n"
+                          : "#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800 /* tf32 MMA from sm_80 */\n";
   FILE *f = c->f;
   fprintf(f, "/* C[m][n] = sum over k of A[m][k] * B[k][n]: M=%" PRId64 " N=%" PRId64 " K=%" PRId64
-             ", 64x64 tiles of C per block, 16 of K at a time through shared memory, 4x4 per thread */\n",
+             ", 64x64 tiles of C per block, 16 of K at a time through shared memory, ",
           gm->M, gm->N, gm->K);
+  if (tc)
+    fprintf(f, "A and B rounded to %s;\n * each warp multiplies a 16x32 part on the tensor cores (16x16x%s MMA, float sums),\n"
+               " * or 4x4 per thread on GPUs without the MMA */\n",
+            f16 ? "fp16" : "tf32", kf);
+  else
+    fprintf(f, "4x4 per thread */\n");
   print_signature(c, name, root, out->params, out->nparams);
-  fprintf(f, "  __shared__ float As[16][64], Bs[16][64]; /* [k][m], [k][n] */\n");
+  fprintf(f, "  __shared__ %s%s As[16][64], Bs[16][64]; /* [k][m], [k][n] */\n", tc ? "__align__(32) " : "", elem);
   fprintf(f, "  const int tx = threadIdx.x %% 16, ty = threadIdx.x / 16;\n");
+  if (tc) {
+    fprintf(f, "%s", guard);
+    fprintf(f, "  __shared__ __align__(32) float Cs[64][64]; /* the block's tile of C, from the MMA accumulators */\n");
+    fprintf(f, "  const int wm = threadIdx.x / 32 %% 4 * 16, wn = threadIdx.x / 128 * 32; /* this warp's part of the tile */\n#endif\n");
+  }
   fprintf(f, "  for (int64_t o = blockIdx.z; o < %" PRId64 "; o += gridDim.z) {\n", k->gpu_items);
   fprintf(f, "%s", outer_decl);
   fprintf(f, "  for (int64_t m0 = (int64_t)blockIdx.y * 64; m0 < %" PRId64 "; m0 += (int64_t)gridDim.y * 64) {\n", gm->M);
   fprintf(f, "  for (int64_t n0 = (int64_t)blockIdx.x * 64; n0 < %" PRId64 "; n0 += (int64_t)gridDim.x * 64) {\n", gm->N);
   fprintf(f, "    float acc[4][4] = {{0.0f}};\n");
+  if (tc) {
+    fprintf(f, "%s", guard);
+    fprintf(f, "    nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, %s, float> c0, c1;\n", kf);
+    fprintf(f, "    nvcuda::wmma::fill_fragment(c0, 0.0f);\n    nvcuda::wmma::fill_fragment(c1, 0.0f);\n#endif\n");
+  }
   fprintf(f, "    for (int64_t k0 = 0; k0 < %" PRId64 "; k0 += 16) {\n", gm->K);
   fprintf(f, "      for (int l = threadIdx.x; l < 16 * 64; l += blockDim.x) {\n");
   fprintf(f, "        const int kk = l %% 16, mm = l / 16;\n");
   fprintf(f, "        const int64_t m = m0 + mm, k = k0 + kk;\n");
   fprintf(f, "        float v = 0.0f;\n");
   fprintf(f, "        if (m < %" PRId64 " && k < %" PRId64 ") {\n%s        }\n", gm->M, gm->K, aload);
-  fprintf(f, "        As[kk][mm] = v;\n      }\n");
+  fprintf(f, "        As[kk][mm] = %s;\n      }\n", round);
   fprintf(f, "      for (int l = threadIdx.x; l < 16 * 64; l += blockDim.x) {\n");
   fprintf(f, "        const int nn = l %% 64, kk = l / 64;\n");
   fprintf(f, "        const int64_t n = n0 + nn, k = k0 + kk;\n");
   fprintf(f, "        float v = 0.0f;\n");
   fprintf(f, "        if (n < %" PRId64 " && k < %" PRId64 ") {\n%s        }\n", gm->N, gm->K, bload);
-  fprintf(f, "        Bs[kk][nn] = v;\n      }\n");
+  fprintf(f, "        Bs[kk][nn] = %s;\n      }\n", round);
   fprintf(f, "      __syncthreads();\n");
+  if (tc) {
+    fprintf(f, "%s", guard);
+    fprintf(f, "      for (int kk = 0; kk < 16; kk += %s) {\n", kf);
+    fprintf(f, "        nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, %s, %s, nvcuda::wmma::col_major> a;\n", kf, frag);
+    fprintf(f, "        nvcuda::wmma::fragment<nvcuda::wmma::matrix_b, 16, 16, %s, %s, nvcuda::wmma::row_major> b0, b1;\n", kf, frag);
+    fprintf(f, "        nvcuda::wmma::load_matrix_sync(a, &As[kk][wm], 64);\n");
+    fprintf(f, "        nvcuda::wmma::load_matrix_sync(b0, &Bs[kk][wn], 64);\n");
+    fprintf(f, "        nvcuda::wmma::load_matrix_sync(b1, &Bs[kk][wn + 16], 64);\n");
+    fprintf(f, "        nvcuda::wmma::mma_sync(c0, a, b0, c0);\n");
+    fprintf(f, "        nvcuda::wmma::mma_sync(c1, a, b1, c1);\n");
+    fprintf(f, "      }\n#else\n");
+  }
   fprintf(f, "      for (int kk = 0; kk < 16; kk++) {\n");
   fprintf(f, "        float a[4], b[4];\n");
-  fprintf(f, "        for (int r = 0; r < 4; r++) a[r] = As[kk][ty + 16 * r];\n");
-  fprintf(f, "        for (int s = 0; s < 4; s++) b[s] = Bs[kk][tx + 16 * s];\n");
+  fprintf(f, "        for (int r = 0; r < 4; r++) a[r] = %sAs[kk][ty + 16 * r]%s;\n", wide, wide_end);
+  fprintf(f, "        for (int s = 0; s < 4; s++) b[s] = %sBs[kk][tx + 16 * s]%s;\n", wide, wide_end);
   fprintf(f, "        for (int r = 0; r < 4; r++)\n");
   fprintf(f, "          for (int s = 0; s < 4; s++) acc[r][s] += a[r] * b[s];\n");
   fprintf(f, "      }\n");
+  if (tc) fprintf(f, "#endif\n");
   fprintf(f, "      __syncthreads(); /* before the next tiles overwrite As and Bs */\n");
   fprintf(f, "    }\n");
+  if (tc) {
+    fprintf(f, "%s", guard);
+    fprintf(f, "    nvcuda::wmma::store_matrix_sync(&Cs[wm][wn], c0, 64, nvcuda::wmma::mem_row_major);\n");
+    fprintf(f, "    nvcuda::wmma::store_matrix_sync(&Cs[wm][wn + 16], c1, 64, nvcuda::wmma::mem_row_major);\n");
+    fprintf(f, "    __syncthreads();\n");
+    fprintf(f, "    for (int r = 0; r < 4; r++)\n");
+    fprintf(f, "      for (int s = 0; s < 4; s++) acc[r][s] = Cs[ty + 16 * r][tx + 16 * s];\n");
+    fprintf(f, "    __syncthreads(); /* before the next tile's accumulators overwrite Cs */\n#endif\n");
+  }
   fprintf(f, "    for (int r = 0; r < 4; r++)\n");
   fprintf(f, "      for (int s = 0; s < 4; s++) {\n");
   fprintf(f, "        const int64_t m = m0 + ty + 16 * r, n = n0 + tx + 16 * s;\n");
@@ -399,7 +444,7 @@ void cu_print_kernel(CgCtx *c, int j, CuKernel *out) {
   for (int f = 0; f < k->nfused; f++) cg_node_comment(c, k->fused[f]);
   fprintf(c->f, " */\n");
   switch (k->gpu) {
-  case GPU_GEMM: print_gemm(c, out->name, out); break;
+  case GPU_GEMM: case GPU_GEMM_TF32: case GPU_GEMM_F16: print_gemm(c, out->name, out); break;
   case GPU_OUTPUTS: print_outputs(c, out->name, root, &out->params, &out->nparams); break;
   case GPU_BLOCK_REDUCE: print_block_reduce(c, out->name, root, &out->params, &out->nparams); break;
   case GPU_ATOMIC: print_atomic(c, out->name, root, &out->params, &out->nparams); break;

@@ -27,6 +27,7 @@
  *               partial last warp are not waited for. A value read from a lane
  *               that does not exist or does not take part is poison (float and
  *               double NaN, integers 0xbad0bad0...).
+ *   tensor cores __half and nvcuda::wmma (fp16 and tf32 MMA): see cuda_emu_mma.h
  *   atomics     atomicAdd: float double int unsigned unsigned-long-long;
  *               atomicSub/And/Or/Xor: int unsigned (And/Or/Xor also ull);
  *               atomicMax/Min: int unsigned long-long unsigned-long-long;
@@ -347,7 +348,7 @@ inline void switch_to(Ctx *from, Ctx *to, bool from_dies) {
 
 enum : unsigned char { T_NEW, T_RUN, T_READY, T_BAR, T_WARP, T_DONE, T_STUCK };
 /* warp op = mode | value type << 4 */
-enum { W_IDX, W_UP, W_DOWN, W_XOR, W_BALLOT, W_ANY, W_ALL, W_SYNC };
+enum { W_IDX, W_UP, W_DOWN, W_XOR, W_BALLOT, W_ANY, W_ALL, W_SYNC, W_MMA };
 enum { V_NONE, V_I32, V_I64, V_F32, V_F64 };
 
 struct Th {                 /* one logical CUDA thread */
@@ -438,7 +439,7 @@ inline void set_order() {
 
 inline const char *op_name(int op) {
   static const char *const n[] = {"__shfl_sync", "__shfl_up_sync", "__shfl_down_sync", "__shfl_xor_sync",
-                                  "__ballot_sync", "__any_sync", "__all_sync", "__syncwarp"};
+                                  "__ballot_sync", "__any_sync", "__all_sync", "__syncwarp", "an nvcuda::wmma call"};
   return n[op & 15];
 }
 
@@ -679,6 +680,11 @@ inline uint64_t warp_op(int op, unsigned mask, uint64_t v, int b, int c, const c
       fail_here();
     }
     if (u.val) ballot |= 1u << l;
+    if ((op & 15) == W_MMA && u.val != g.th[base].val) {
+      snprintf(g.msg, sizeof g.msg, "warp %u: lane %u and lane 0 call nvcuda::wmma at %s:%d with different pointers, ldm or layout (CUDA needs the same in every lane)",
+               lin >> 5, l, file, line);
+      fail_here();
+    }
   }
   int mode = op & 15;
   for (unsigned l = 0; l < 32; l++) {
@@ -1607,5 +1613,7 @@ inline cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t e, unsig
   return cudaSuccess; /* everything has run already */
 }
 #undef JTC_EMU_API
+
+#include "cuda_emu_mma.h"
 
 #endif /* JTC_CUDA_EMU_H */

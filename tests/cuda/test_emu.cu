@@ -6,9 +6,11 @@
  * and, when nvcc is there, compiled (not run) for sm_75 by nvcc_check.sh.
  * Kernels that must work: shared-memory tree reduction, warp-shuffle
  * reductions (partial warps too), atomics, a CAS-loop float max, 2-D and 3-D
- * index mapping, a captured graph replayed 3 times. Kernels that must be
+ * index mapping, a captured graph replayed 3 times, warp matrix multiplies
+ * (nvcuda::wmma, fp16 and tf32) against exact host sums. Kernels that must be
  * caught: a reduction missing its barriers (wrong result), a divergent
- * __syncthreads, a shuffle half the warp skips, bad launch configurations.
+ * __syncthreads, a shuffle half the warp skips, a wmma call half the warp
+ * skips or makes with another pointer, bad launch configurations.
  * One line per check; exit status 1 if any fails. `--bench` prints speeds. */
 #include <math.h>
 #include <stdarg.h>
@@ -16,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <cuda_fp16.h>
+#include <mma.h>
 
 #ifndef JTC_LAUNCH
 #define JTC_LAUNCH(kernel, grid, block, shmem, stream, ...) kernel<<<(grid), (block), (shmem), (stream)>>>(__VA_ARGS__)
@@ -259,6 +264,53 @@ __global__ void noop(int *out) {
   if (out && threadIdx.x == 1000000) out[0] = 0;
 }
 
+/* C = A B for one 16x16 tile, A row-major and B column-major (ld 16), C row-major */
+__global__ void wmma_f16(const __half *a, const __half *b, float *c) {
+  nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 16, __half, nvcuda::wmma::row_major> fa;
+  nvcuda::wmma::fragment<nvcuda::wmma::matrix_b, 16, 16, 16, __half, nvcuda::wmma::col_major> fb;
+  nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 16, float> fc;
+  nvcuda::wmma::load_matrix_sync(fc, c, 16, nvcuda::wmma::mem_row_major); /* C += A B */
+  nvcuda::wmma::load_matrix_sync(fa, a, 16);
+  nvcuda::wmma::load_matrix_sync(fb, b, 16);
+  nvcuda::wmma::mma_sync(fc, fa, fb, fc);
+  nvcuda::wmma::store_matrix_sync(c, fc, 16, nvcuda::wmma::mem_row_major);
+}
+
+/* C = A B with K = 16 as two tf32 steps, A col-major and B row-major, C column-major; the
+ * fragments' elements rounded to tf32 in place, as CUDA's guide does it */
+__global__ void wmma_tf32(const float *a, const float *b, float *c) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+  nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 8, float> fc;
+  nvcuda::wmma::fill_fragment(fc, 0.0f);
+  for (int k = 0; k < 16; k += 8) {
+    nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 8, nvcuda::wmma::precision::tf32, nvcuda::wmma::col_major> fa;
+    nvcuda::wmma::fragment<nvcuda::wmma::matrix_b, 16, 16, 8, nvcuda::wmma::precision::tf32, nvcuda::wmma::row_major> fb;
+    nvcuda::wmma::load_matrix_sync(fa, a + k * 16, 16);
+    nvcuda::wmma::load_matrix_sync(fb, b + k * 16, 16);
+    for (int i = 0; i < fa.num_elements; i++) fa.x[i] = nvcuda::wmma::__float_to_tf32(fa.x[i]);
+    for (int i = 0; i < fb.num_elements; i++) fb.x[i] = nvcuda::wmma::__float_to_tf32(fb.x[i]);
+    nvcuda::wmma::mma_sync(fc, fa, fb, fc);
+  }
+  nvcuda::wmma::store_matrix_sync(c, fc, 16, nvcuda::wmma::mem_col_major);
+#else
+  (void)a, (void)b, (void)c;
+#endif
+}
+
+/* lanes 0-15 load a fragment, lanes 16-31 do not */
+__global__ void half_warp_wmma(const __half *a, float *out) {
+  nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 16, __half, nvcuda::wmma::row_major> fa;
+  if (threadIdx.x < 16) nvcuda::wmma::load_matrix_sync(fa, a, 16);
+  out[threadIdx.x] = 1.0f;
+}
+
+/* each half of the warp loads from its own pointer */
+__global__ void split_pointer_wmma(const __half *a, float *out) {
+  nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 16, __half, nvcuda::wmma::row_major> fa;
+  nvcuda::wmma::load_matrix_sync(fa, a + (threadIdx.x < 16 ? 0 : 256), 16);
+  out[threadIdx.x] = 1.0f;
+}
+
 /* ---- checks ---- */
 
 /* small integers, not periodic (stale partial sums must not add up by chance): every float sum is exact */
@@ -450,6 +502,92 @@ static void test_mapping(void) {
   cudaFree(f);
 }
 
+#ifdef JTC_CUDA_EMU
+/* x rounded to tf32 to nearest, ties away from zero (cvt.rna), on the host */
+static float tf32_rna(float x) {
+  unsigned u;
+  memcpy(&u, &x, 4);
+  u = (u + 0x1000u) & 0xffffe000u;
+  memcpy(&x, &u, 4);
+  return x;
+}
+
+#endif
+
+static void test_wmma(void) {
+  /* fp16 conversion: to nearest even, as cuda_fp16.h documents */
+  const struct { float f; unsigned short h; } cv[] = {
+      {1.0f, 0x3c00}, {-2.5f, 0xc100}, {1.0f + 0x1p-11f, 0x3c00} /* a tie: to even */, {1.0f + 3 * 0x1p-11f, 0x3c02},
+      {65504.0f, 0x7bff}, {65520.0f, 0x7c00} /* rounds past the largest: inf */, {0x1p-24f, 0x0001}, {0x1p-25f, 0x0000},
+  };
+  bool conv_ok = true;
+  for (const auto &t : cv) {
+    __half h = __float2half(t.f);
+    unsigned short bits;
+    memcpy(&bits, &h, 2);
+    if (bits != t.h) conv_ok = false, printf("     __float2half(%a) = 0x%04x, want 0x%04x\n", t.f, bits, t.h);
+    float back = __half2float(h);
+    if (t.h != 0x7c00 && t.h != 0 && back != (t.h == 0x3c00 ? 1.0f : t.h == 0x3c02 ? 1.0f + 0x1p-9f : t.f))
+      conv_ok = false, printf("     __half2float(0x%04x) = %a\n", t.h, back);
+  }
+  check(conv_ok, "__float2half rounds to nearest even, __half2float is exact", "");
+
+  /* fp16: inputs are multiples of 1/8 below 4 (exact in fp16), so every sum is exact */
+  float ha[256], hb[256], hc[256], want[256];
+  __half a16[256], b16[256];
+  for (int i = 0; i < 256; i++) {
+    ha[i] = val(i) / 8, hb[i] = val(i + 300) / 8, hc[i] = val(i + 600);
+    a16[i] = __float2half(ha[i]), b16[i] = __float2half(hb[i]);
+  }
+  for (int r = 0; r < 16; r++)
+    for (int c = 0; c < 16; c++) {
+      double sum = hc[r * 16 + c];
+      for (int k = 0; k < 16; k++) sum += (double)ha[r * 16 + k] * hb[c * 16 + k]; /* B column-major */
+      want[r * 16 + c] = (float)sum;
+    }
+  __half *da = (__half *)dalloc(sizeof a16), *db = (__half *)dalloc(sizeof b16);
+  float *dc = (float *)dalloc(sizeof hc), got[256];
+  cudaMemcpy(da, a16, sizeof a16, cudaMemcpyHostToDevice);
+  cudaMemcpy(db, b16, sizeof b16, cudaMemcpyHostToDevice);
+  cudaMemcpy(dc, hc, sizeof hc, cudaMemcpyHostToDevice);
+  JTC_LAUNCH(wmma_f16, 1, 32, 0, 0, da, db, dc);
+  cudaError_t e = cudaDeviceSynchronize();
+  cudaMemcpy(got, dc, sizeof got, cudaMemcpyDeviceToHost);
+  int bad = 0;
+  for (int i = 0; i < 256; i++) bad += got[i] != want[i];
+  check(e == cudaSuccess && !bad, "wmma 16x16x16 fp16: C += A B exactly (A row-major, B column-major)", "%s, %d of 256 differ",
+        cudaGetErrorName(e), bad);
+
+#ifdef JTC_CUDA_EMU /* sm_80's MMA: nvcc_check.sh builds this file for sm_75 */
+  /* tf32: inputs with bits below tf32's 10 mantissa bits, rounded in the fragments; the
+   * rounded values have 11 significant bits and |x| < 32, so sums of 16 products are exact */
+  float fa[256], fb[256];
+  for (int i = 0; i < 256; i++) {
+    fa[i] = val(i) / 4 + (float)(i % 7) * 0x1p-14f * (i % 2 ? 1 : -1);
+    fb[i] = val(i + 77) / 4 + (float)(i % 5) * 0x1p-13f;
+  }
+  fa[3] = 1.0f + 0x1p-11f; /* a tie: away from zero, to 1 + 2^-10 */
+  for (int r = 0; r < 16; r++)
+    for (int c = 0; c < 16; c++) {
+      double sum = 0;
+      for (int k = 0; k < 16; k++) sum += (double)tf32_rna(fa[k * 16 + r]) * tf32_rna(fb[k * 16 + c]); /* A col-major, B row-major */
+      want[c * 16 + r] = (float)sum;                                                                 /* C col-major */
+    }
+  float *fda = (float *)dalloc(sizeof fa), *fdb = (float *)dalloc(sizeof fb);
+  cudaMemcpy(fda, fa, sizeof fa, cudaMemcpyHostToDevice);
+  cudaMemcpy(fdb, fb, sizeof fb, cudaMemcpyHostToDevice);
+  JTC_LAUNCH(wmma_tf32, 1, 32, 0, 0, fda, fdb, dc);
+  e = cudaDeviceSynchronize();
+  cudaMemcpy(got, dc, sizeof got, cudaMemcpyDeviceToHost);
+  bad = 0;
+  for (int i = 0; i < 256; i++) bad += got[i] != want[i];
+  check(e == cudaSuccess && !bad && tf32_rna(1.0f + 0x1p-11f) == 1.0f + 0x1p-10f, "wmma 16x16x8 tf32: __float_to_tf32 rounds, then C = A B exactly",
+        "%s, %d of 256 differ", cudaGetErrorName(e), bad);
+  cudaFree(fda), cudaFree(fdb);
+#endif
+  cudaFree(da), cudaFree(db), cudaFree(dc);
+}
+
 static void test_graph(void) {
   const int n = 300;
   int *c = (int *)dalloc(n * sizeof(int)), *d = (int *)dalloc(n * sizeof(int)), *e2 = (int *)dalloc(n * sizeof(int));
@@ -519,7 +657,14 @@ static void expect_launch_failure(const char *name, int which) {
   case 0: JTC_LAUNCH(divergent_barrier, 2, 64, 0, 0, out); break;
   case 1: JTC_LAUNCH(half_warp_shuffle, 1, 64, 0, 0, (float *)out); break;
   case 2: JTC_LAUNCH(two_barrier_sites, 1, 64, 0, 0, out); break;
-  default: JTC_LAUNCH(barrier_vs_shuffle, 1, 64, 0, 0, (float *)out); break;
+  case 3: JTC_LAUNCH(barrier_vs_shuffle, 1, 64, 0, 0, (float *)out); break;
+  default: {
+    __half *a = (__half *)dalloc(512 * sizeof(__half));
+    if (which == 4) JTC_LAUNCH(half_warp_wmma, 1, 32, 0, 0, a, (float *)out);
+    else if (which == 5) JTC_LAUNCH(split_pointer_wmma, 1, 32, 0, 0, a, (float *)out);
+    else JTC_LAUNCH(split_pointer_wmma, 1, 32, 0, 0, a + 1, (float *)out); /* 2 bytes past 32-byte alignment */
+    break;
+  }
   }
   cudaError_t sync = cudaDeviceSynchronize(), last = cudaGetLastError();
   int h[1];
@@ -534,6 +679,11 @@ static void test_caught(void) {
   expect_launch_failure("shuffle that lanes 16-31 skip is reported", 1);
   expect_launch_failure("__syncthreads at two call sites is reported", 2);
   expect_launch_failure("a barrier against a shuffle is reported", 3);
+#ifdef JTC_CUDA_EMU /* CUDA leaves these undefined; the emulator stops them */
+  expect_launch_failure("a wmma load that lanes 16-31 skip is reported", 4);
+  expect_launch_failure("a wmma load with a pointer that differs across the warp is reported", 5);
+  expect_launch_failure("a wmma load from a pointer not 32-byte aligned is reported", 6);
+#endif
   cudaError_t e = cudaDeviceSynchronize();
   check(e == cudaSuccess, "cudaDeviceReset clears the sticky error", "%s", cudaGetErrorName(e));
 
@@ -672,6 +822,7 @@ int main(int argc, char **argv) {
   test_atomics();
   test_mapping();
   test_graph();
+  test_wmma();
   test_caught();
   printf("%s: %d failed\n", failures ? "FAIL" : "PASS", failures);
   return failures ? 1 : 0;

@@ -79,13 +79,13 @@ def vi(name, shape):
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
 
 
-def write(name, nodes, x, y, inits):
+def write(name, nodes, x, y, inits, out=OUT):
     g = helper.make_graph(nodes, name, [vi("X", list(x.shape))], [vi("Y", list(y.shape))],
                           initializer=[numpy_helper.from_array(a, k) for k, a in inits])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="jtc-fixtures")
     m.ir_version = 8
     onnx.checker.check_model(m)
-    d = os.path.join(OUT, name)
+    d = os.path.join(out, name)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(os.path.join(d, "test_data_set_0"))
     with open(os.path.join(d, "model.onnx"), "wb") as f:

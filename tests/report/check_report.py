@@ -19,7 +19,7 @@ import sys
 
 TOP = ["jtc", "options", "model", "inputs", "outputs", "kernels", "totals", "arena", "weights", "gemm_scratch"]
 OPTIONS = ["target", "prefix", "naive", "embedded", "shapes", "binds", "seqs", "weights_override", "weights_mode", "embed_limit",
-           "arch", "cuda_graph"]
+           "arch", "cuda_graph", "precision"]
 TENSOR = ["name", "dtype", "shape", "bytes"]
 KERNEL = ["index", "name", "op", "onnx_nodes", "output", "domain", "loop_order", "parallel_loops",
           "register_accumulator", "vector_width", "tiles", "gpu", "reads", "flops", "bytes_read", "bytes_written"]

@@ -574,10 +574,11 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
       if (why) return fmt("F%s%s%s", nsets > 1 ? sets[s]->d_name : "", nsets > 1 ? ": " : "", why);
     }
   }
-  /* --cu-dir: the same jtc command again, under a prefix unique to the test */
+  /* --cu-dir: the same jtc command again, under a prefix unique to the test and JTC_FLAGS */
   if (opt.cuda && opt.cu_dir) {
     unsigned h = 2166136261u;
     for (const char *s = t->dir; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    for (const char *s = extra ? extra : ""; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
     char prefix[48];
     int len = snprintf(prefix, sizeof prefix, "c%08x_%.30s", h, t->name);
     for (int k = 0; k < len; k++)

@@ -177,6 +177,14 @@ static void test_cuda_target(void **s) {
     assert_null(m);
     print_message("no GPU, as expected here: %s\n", err);
   }
+  o.precision = "bf16";
+  assert_int_equal(jtc_load("samples/mlp/model.onnx", &o, &m, err, sizeof err), JTC_ERR_MODEL);
+  assert_non_null(strstr(err, "bad precision 'bf16'"));
+  o.precision = "tf32";
+  o.target = "c";
+  assert_int_equal(jtc_load("samples/mlp/model.onnx", &o, &m, err, sizeof err), JTC_ERR_MODEL);
+  assert_non_null(strstr(err, "applies to target cuda"));
+  o.precision = NULL;
   o.target = "tpu";
   assert_int_equal(jtc_load("samples/mlp/model.onnx", &o, &m, err, sizeof err), JTC_ERR_MODEL);
   assert_non_null(strstr(err, "unknown target"));

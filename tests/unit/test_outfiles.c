@@ -85,7 +85,7 @@ static Graph *model(bool cuda, Plan **p) {
   Node *c = ir_const(g, DT_F32, 1, &n, w);
   free(w);
   ir_mark_output(g, ir_binary(g, MAP_ADD, x, c), "y");
-  *p = cuda ? pass_run_gpu(g, NULL, NULL) : pass_run_all(g, NULL, NULL);
+  *p = cuda ? pass_run_gpu(g, PRECISION_F32, NULL, NULL) : pass_run_all(g, NULL, NULL);
   assert_non_null(*p);
   return g;
 }

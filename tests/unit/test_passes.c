@@ -169,6 +169,27 @@ static void test_matmul_schedule_is_register_reduction(void **s) {
   ir_graph_free(g);
 }
 
+/* --precision: the CUDA schedule puts float32 contractions on the tensor cores, and only
+ * those (a float64 one is no GEMM at all: a thread per output) */
+static void test_gpu_precision_maps_float_gemms(void **s) {
+  (void)s;
+  static const GpuPrecision precs[] = {PRECISION_F32, PRECISION_TF32, PRECISION_F16};
+  static const GpuMap want[] = {GPU_GEMM, GPU_GEMM_TF32, GPU_GEMM_F16};
+  for (int i = 0; i < 3; i++)
+    for (int f64 = 0; f64 < 2; f64++) {
+      Graph *g = ir_graph_new();
+      int64_t da[2] = {5, 7}, db[2] = {7, 3};
+      Dtype t = f64 ? DT_F64 : DT_F32;
+      ir_mark_output(g, ir_matmul(g, ir_input(g, "a", t, 2, da), ir_const(g, t, 2, db, NULL)), "out");
+      Plan *p = pass_run_gpu(g, precs[i], NULL, NULL);
+      assert_non_null(p);
+      assert_int_equal(p->nkernels, 1);
+      assert_true(f64 ? !p->kernels[0].gemm : p->kernels[0].gemm != NULL);
+      assert_int_equal(p->kernels[0].gpu, f64 ? GPU_OUTPUTS : want[i]);
+      ir_graph_free(g);
+    }
+}
+
 /* matmul + bias + relu: one kernel; a reduction feeding another reduction is materialized */
 static void test_epilogue_fusion(void **s) {
   (void)s;
@@ -336,6 +357,7 @@ int main(void) {
     cmocka_unit_test(test_identity_gather_is_dropped),
     cmocka_unit_test(test_dce_and_fusion),
     cmocka_unit_test(test_matmul_schedule_is_register_reduction),
+    cmocka_unit_test(test_gpu_precision_maps_float_gemms),
     cmocka_unit_test(test_epilogue_fusion),
     cmocka_unit_test(test_diamond_silu_is_one_kernel),
     cmocka_unit_test(test_diamonds_stay_small),
