@@ -95,7 +95,7 @@ all: $(B)/tests/bench_gemm_native
 # tests/cuda/cuda_emu.h, the CUDA emulator: its test, built by the host C++
 # compiler (`make unit` also has nvcc compile it for sm_75 if nvcc is there).
 UNIT_BIN += $(B)/tests/test_cuda_emu
-$(B)/tests/test_cuda_emu: tests/cuda/test_emu.cu tests/cuda/cuda_emu.h tests/cuda/cuda_emu_mma.h
+$(B)/tests/test_cuda_emu: tests/cuda/test_emu.cu $(wildcard tests/cuda/cuda_emu*.h)
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 -O1 -Wall -Wextra -Werror -x c++ -include tests/cuda/cuda_emu.h -I tests/cuda $< -o $@
 
