@@ -12,7 +12,7 @@ const char *const gpu_map_names[] = {
   [GPU_NONE] = "none", [GPU_ELEMENTS] = "thread per element", [GPU_OUTPUTS] = "thread per output",
   [GPU_BLOCK_REDUCE] = "block per output", [GPU_ATOMIC] = "atomic add", [GPU_SERIAL] = "one ordered thread",
   [GPU_GEMM] = "tiled GEMM 64x64x16", [GPU_GEMM_TF32] = "tensor-core GEMM 64x64x16, tf32 inputs",
-  [GPU_GEMM_F16] = "tensor-core GEMM 64x64x16, fp16 inputs",
+  [GPU_GEMM_F16] = "tensor-core GEMM 64x64x16, fp16 inputs", [GPU_TAPS] = "block per plane band, taps over shared memory",
 };
 
 enum { BLOCK = 256, MAX_GRID = 65535 };
@@ -48,7 +48,18 @@ void pass_launch(Plan *p) {
       if (l < k->nouter || !k->acc_reg) outer *= k->dom[k->order[l]];
       else inner *= k->dom[k->order[l]];
     }
-    if (k->gemm) {
+    if (k->taps) {
+      /* a block per (outer index, band); its threads cover the band's positions once or a few times */
+      const RowTaps *t = k->taps;
+      const Node *s = k->row_scatter ? k->row_scatter : n;
+      int64_t o = 1, positions = t->band * t->wq;
+      for (int j = 0; j < s->rank; j++)
+        if (j != k->row_var && j != k->row_var2) o *= s->dims[j];
+      k->gpu = GPU_TAPS;
+      k->gpu_items = o * ((t->rows + t->band - 1) / t->band);
+      k->gpu_grid[0] = blocks_for(k->gpu_items, 1);
+      k->gpu_block = positions >= BLOCK ? BLOCK : (int)((positions + 31) / 32 * 32);
+    } else if (k->gemm) {
       const Contraction *c = k->gemm;
       int64_t o = 1;
       for (int v = 0; v < c->nouter; v++) o *= c->scatter->in[0]->dims[c->outer[v]];

@@ -45,6 +45,7 @@ typedef struct {
  * such as 7 or 14 then vectorize as one long loop), then each row's cols stored. Output rows
  * run in bands of `band` (u0: the band's first) so the buffer and row[] stay small. */
 #define ROW_TAPS_MAX 64
+#define GPU_TAPS_SHARED_BYTES 32768 /* the CUDA target's tap buffer, in static shared memory */
 typedef struct {
   int ntaps;                  /* taps unrolled: the reduced variables' extents' product */
   int nred, red[IR_MAX_RANK]; /* the reduced variables of extent > 1, tap order row-major over them */
@@ -69,6 +70,8 @@ typedef enum {
   GPU_GEMM,         /* contraction: 64x64 output tiles, A and B tiles through shared memory, 4x4 per thread */
   GPU_GEMM_TF32,    /* the same tiles, A and B rounded to tf32, products on the tensor cores (warp MMA) */
   GPU_GEMM_F16,     /* the same tiles, A and B rounded to fp16, products on the tensor cores (warp MMA) */
+  GPU_TAPS,         /* window reduction with a tap schedule (Kernel.taps): a block per (outer index, band of
+                       rows), the padded plane in shared memory, a thread per output position, taps unrolled */
 } GpuMap;
 /* --precision: what the CUDA target's float32 contractions multiply in (sums stay float32). */
 typedef enum { PRECISION_F32, PRECISION_TF32, PRECISION_F16 } GpuPrecision;

@@ -239,7 +239,7 @@ void pass_rows(Plan *p) {
     k->row_gather = NULL;
     k->row_scatter = NULL;
     k->taps = NULL;
-    if (p->naive || p->gpu || k->gemm) continue;
+    if (p->naive || k->gemm) continue;
     Node *n = k->root;
     int v;
     Node *win;
@@ -263,6 +263,16 @@ void pass_rows(Plan *p) {
     if ((k->taps = row_taps(g, n, win, v, &k->row_var2))) continue;
     k->row_var2 = k->nouter >= 2 ? plane_var(g, n, win, v, k->order[k->nouter - 2], k->dom, k->ndom) : -1;
     int inner = k->row_var2 >= 0 ? 2 : 1;
-    if (k->npar > k->nouter - inner) k->npar = k->nouter - inner;
+    if (!p->gpu && k->npar > k->nouter - inner) k->npar = k->nouter - inner;
+  }
+  /* the CUDA target runs the tap schedule only (pass_launch's GPU_TAPS), its buffer in shared memory */
+  for (int j = 0; p->gpu && j < p->nkernels; j++) {
+    Kernel *k = &p->kernels[j];
+    Dtype t = k->row_gather ? k->row_gather->dtype : DT_UNDEF;
+    int64_t elem = t == DT_F16 || t == DT_BF16 ? 4 : (int64_t)dt_size(t); /* computed in float */
+    if (k->taps && k->taps->buf * elem <= GPU_TAPS_SHARED_BYTES) continue;
+    k->row_var = k->row_var2 = -1;
+    k->row_gather = k->row_scatter = NULL;
+    k->taps = NULL;
   }
 }

@@ -15,8 +15,8 @@
 #   debian    ONNX's backend tests from libonnx-testdata: node, pytorch-converted,
 #             pytorch-operator, simple. If tests/conformance/node_tests.txt exists,
 #             only the tests it names run (one per line: name or suite/name).
-#   cuda-samples, cuda-debian   the same through the CUDA target, its kernels run by
-#             the emulator tests/cuda/cuda_emu.h (conform --target cuda)
+#   cuda-samples, cuda-debian   the same (samples with the windows fixtures) through the
+#             CUDA target, its kernels run by the emulator tests/cuda/cuda_emu.h (conform --target cuda)
 #   cuda-tf32, cuda-fp16   --precision=tf32|fp16 (tensor cores) on tests/data/tensor_cores,
 #             made by tests/data/make_tensor_core_fixtures.py
 #   native    samples and models built with -O2 -march=native -fopenmp: the AVX-512/AVX2
@@ -206,7 +206,7 @@ JTC_FLAGS=--embedded suite samples-embedded samples/mlp samples/lenet
 # compiles): the samples for every architecture CI checks, the conformance sources for
 # sm_75, many per translation unit (tests/cuda/nvcc_batch.sh).
 CU=$WORK/cu
-suite cuda-samples --target cuda --cu-dir "$CU" samples/mlp samples/lenet
+suite cuda-samples --target cuda --cu-dir "$CU" samples/mlp samples/lenet --root tests/data/windows
 # shellcheck disable=SC2086
 [ -n "${DEBIAN_SET:-}" ] && suite cuda-debian --target cuda --cu-dir "$CU" $DEBIAN_SET
 # --precision: contractions on the tensor cores (nvcuda::wmma, emulated), over inputs that

@@ -427,6 +427,129 @@ static void print_gemm(CgCtx *c, const char *name, CuKernel *out) {
   print_elementwise(c, out->epi_name, root, k->order, k->nloops, items, &out->epi_params, &out->nepi_params);
 }
 
+/* ---- window reductions with a tap schedule (depthwise convs, pooling) ---- */
+
+/* " + 3", " - 3" or "" */
+static char *signed_const(Graph *g, int64_t v) {
+  return v ? str_fmt(g, " %c %" PRId64, v < 0 ? '-' : '+', v < 0 ? -v : v) : "";
+}
+
+/* pass_rows' RowTaps, per block: the band's padded, phase-split source plane copied into
+ * shared memory, then a thread per output position q = (row - u0) * wq + col combines the
+ * taps at their constant offsets (no bounds checks) and stores through the epilogue. */
+static void print_taps(CgCtx *c, const char *name, CuKernel *out) {
+  const Kernel *k = c->k;
+  const RowTaps *t = k->taps;
+  Graph *g = c->g;
+  Node *root = k->root, *s = k->row_scatter ? k->row_scatter : root;
+  Node *src = s->in[0], *win = k->row_gather, *x = win->in[0];
+  Node *wf = src == win ? NULL : src->in[src->in[0] == win ? 1 : 0];
+  int v = k->row_var, u = k->row_var2, F = src->rank;
+  if (F + 2 > IR_MAX_RANK) ir_fail(g, "kernel needs more than %d loop variables", IR_MAX_RANK);
+  reset(c, src->rank, src->dims);
+  const char *ct = dt_ctype_compute(win->dtype), *cs = dt_ctype_compute(s->dtype);
+  char *fill = cg_literal(g, win->fill, win->dtype);
+  int64_t H = t->hdim >= 0 ? x->dims[t->hdim] : 1, W = x->dims[t->wdim], plane = t->hq * t->wq, nbands = (t->rows + t->band - 1) / t->band;
+  Ix *ids[IR_MAX_RANK];
+  vars(c, ids, src->rank);
+  /* the copy: padded row i (source row i<F>) and column j of phase pw (source column i<F+1>) */
+  c->dom[F] = H, c->dom[F + 1] = W, c->ndom = F + 2;
+  Ix *sidx[IR_MAX_RANK];
+  for (int d = 0; d < x->rank; d++)
+    sidx[d] = d == t->hdim ? ix_var(g, F) : d == t->wdim ? ix_var(g, F + 1) : ix_simplify(g, win->idx[d], F, c->dom);
+  Capture cap;
+  capture_begin(c, &cap, 4);
+  char *val = cg_expr(c, x, sidx, false);
+  cg_flush_pre(c);
+  cg_line(c, "v = %s;", val);
+  char *copy = capture_end(c, &cap);
+  c->ndom = F;
+  /* the taps: each one's variables, and the other factor (a conv's weight), one register each */
+  Ix *tids[ROW_TAPS_MAX][IR_MAX_RANK];
+  Str weights, taps;
+  str_init(&weights, g);
+  str_init(&taps, g);
+  c->named[0] = win;
+  c->named[1] = wf;
+  for (int tap = 0; tap < t->ntaps; tap++) {
+    memcpy(tids[tap], ids, sizeof ids);
+    int64_t rem = tap;
+    for (int j = t->nred - 1; j >= 0; j--) {
+      tids[tap][t->red[j]] = ix_const(g, rem % src->dims[t->red[j]]);
+      rem /= src->dims[t->red[j]];
+    }
+    if (wf) {
+      c->named[1] = NULL;
+      str_cat(&weights, "    const %s w%d = %s;\n", dt_ctype_compute(wf->dtype), tap, cg_expr(c, wf, tids[tap], false));
+      c->named[1] = wf;
+      c->named_as[1] = str_fmt(g, "w%d", tap);
+    }
+    c->named_as[0] = t->off[tap] ? str_fmt(g, "pad[%" PRId64 " + q]", t->off[tap]) : "pad[q]";
+    char *tv = cg_expr(c, src, tids[tap], false);
+    if (tap == 0) str_cat(&taps, "      %s acc = %s;\n", cs, tv);
+    else str_cat(&taps, "      acc = %s;\n", cg_combine(c, s->red, s->dtype, "acc", tv));
+  }
+  c->named[0] = c->named[1] = NULL;
+  /* the store, through the MAP root's expression of acc */
+  char *value = "acc";
+  if (root != s) {
+    c->row_result = s;
+    c->row_at = "acc";
+    value = cg_expr(c, root, ids, true);
+    c->row_result = NULL;
+  }
+  JTC_ASSERT(c->pre.len == 0);
+  Ix *oidx[IR_MAX_RANK];
+  for (int j = 0; j < root->rank; j++) oidx[j] = root != s ? ids[j] : ix_simplify(g, s->idx[j], c->ndom, c->dom);
+  char *store = str_fmt(g, "      %s[%s] = %s;\n", cg_bufname(c, root), cg_ix_sum(c, cg_linearize(c, root, oidx)),
+                        cg_wrap(g, cg_store_conv(root->dtype), value));
+  out->params = read_params(c, root, &out->nparams);
+  int outer[IR_MAX_RANK], nout = 0;
+  for (int j = 0; j < s->rank; j++)
+    if (j != v && j != u) outer[nout++] = j;
+  char *body = str_fmt(g, "%s\n%s\n%s\n%s", copy, weights.s ? weights.s : "", taps.s, store);
+  char *outer_decl = coords(c, src, outer, nout, "o", body, 2);
+  FILE *f = c->f;
+  fprintf(f, "/* %d taps over a plane band of %" PRId64 " rows x %" PRId64 " columns (%" PRId64 " with padding and stride phases) in shared memory;\n"
+             " * a block per (outer index, band of %" PRId64 " rows), a thread per output position */\n",
+          t->ntaps, t->rows, t->cols, t->buf, t->band);
+  print_signature(c, name, root, out->params, out->nparams);
+  fprintf(f, "  __shared__ %s pad[%" PRId64 "]; /* [row phase][column phase][row][column] */\n", ct, t->buf);
+  fprintf(f, "  for (int64_t b = blockIdx.x; b < %" PRId64 "; b += gridDim.x) {\n", k->gpu_items);
+  /* b = o * nbands + band: o the outer index (its variables from outer_decl), u0 the band's first row */
+  if (*outer_decl) fprintf(f, "    const int64_t o = b%s;\n", nbands > 1 ? str_fmt(g, " / %" PRId64, nbands) : "");
+  if (nbands > 1) {
+    fprintf(f, "    const int64_t u0 = b %% %" PRId64 " * %" PRId64 ";\n", nbands, t->band);
+    fprintf(f, "    const int64_t nb = u0 + %" PRId64 " < %" PRId64 " ? %" PRId64 " : %" PRId64 " - u0;\n", t->band, t->rows, t->band, t->rows);
+  } else {
+    fprintf(f, "    const int64_t nb = %" PRId64 ";\n", t->rows);
+  }
+  fprintf(f, "%s", outer_decl);
+  if (weights.s) fprintf(f, "%s", weights.s);
+  fprintf(f, "    __syncthreads(); /* the last band's taps have read pad */\n");
+  fprintf(f, "    for (int64_t l = threadIdx.x; l < %" PRId64 "; l += blockDim.x) {\n", t->ah * t->hq * t->aw * t->wq);
+  fprintf(f, "      const int64_t i = l / %" PRId64 ", pw = l / %" PRId64 " %% %" PRId64 ", j = l %% %" PRId64 ";\n", t->aw * t->wq, t->wq,
+          t->aw, t->wq);
+  if (t->hdim >= 0)
+    fprintf(f, "      const int64_t i%d = %si%s;\n", F, nbands > 1 ? str_fmt(g, "u0 * %" PRId64 " + ", t->ah) : "", signed_const(g, t->hmin));
+  fprintf(f, "      const int64_t i%d = j * %" PRId64 " + pw%s;\n", F + 1, t->aw, signed_const(g, t->wmin));
+  fprintf(f, "      %s v = %s;\n", ct, fill);
+  if (t->hdim >= 0) fprintf(f, "      if (i%d >= 0 && i%d < %" PRId64 " && i%d >= 0 && i%d < %" PRId64 ") {\n", F, F, H, F + 1, F + 1, W);
+  else fprintf(f, "      if (i%d >= 0 && i%d < %" PRId64 ") {\n", F + 1, F + 1, W);
+  fprintf(f, "%s      }\n", copy);
+  fprintf(f, "      pad[(i %% %" PRId64 " * %" PRId64 " + pw) * %" PRId64 " + i / %" PRId64 " * %" PRId64 " + j] = v;\n    }\n", t->ah, t->aw, plane,
+          t->ah, t->wq);
+  if (t->buf > t->ah * t->aw * plane)
+    fprintf(f, "    for (int64_t l = %" PRId64 " + threadIdx.x; l < %" PRId64 "; l += blockDim.x) pad[l] = %s; /* read past the last row */\n",
+            t->ah * t->aw * plane, t->buf, fill);
+  fprintf(f, "    __syncthreads();\n");
+  fprintf(f, "    for (int64_t q = threadIdx.x; q < nb * %" PRId64 "; q += blockDim.x) {\n", t->wq);
+  fprintf(f, "      const int64_t i%d = q %% %" PRId64 ";\n", v, t->wq);
+  fprintf(f, "      if (i%d >= %" PRId64 ") continue; /* a padding column */\n", v, t->cols);
+  if (u >= 0) fprintf(f, "      const int64_t i%d = %sq / %" PRId64 ";\n", u, nbands > 1 ? "u0 + " : "", t->wq);
+  fprintf(f, "%s%s    }\n  }\n}\n", taps.s, store);
+}
+
 /* ---- one kernel ---- */
 
 void cu_print_kernel(CgCtx *c, int j, CuKernel *out) {
@@ -449,6 +572,7 @@ void cu_print_kernel(CgCtx *c, int j, CuKernel *out) {
   case GPU_BLOCK_REDUCE: print_block_reduce(c, out->name, root, &out->params, &out->nparams); break;
   case GPU_ATOMIC: print_atomic(c, out->name, root, &out->params, &out->nparams); break;
   case GPU_SERIAL: print_serial(c, out->name, root, &out->params, &out->nparams); break;
+  case GPU_TAPS: print_taps(c, out->name, out); break;
   case GPU_ELEMENTS:
     if (root->kind == NODE_OPAQUE) ir_fail(g, "no CUDA kernel for OPAQUE '%s'", root->opaque_name);
     print_elementwise(c, out->name, root, k->order, k->nloops, k->gpu_items, &out->params, &out->nparams);

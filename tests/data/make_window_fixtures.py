@@ -187,6 +187,9 @@ def main():
     pool("avgpool3x3_s2_p1_excl", [1, 4, 11, 11], "avg", 3, 2, 1, include_pad=0)
     pool("avgpool2x2_s2", [1, 4, 12, 12], "avg", 2, 2, 0)
     pool("maxpool1d_k3_s2_p1", [1, 4, 21], "max", 3, 2, 1)
+    # planes too big for one tap buffer: bands of rows (the CUDA target's blocks too)
+    dwconv("dw3x3_bands_c3", [1, 3, 92, 94], 3, p=1, act="relu6")
+    pool("maxpool3x3_bands_s2", [1, 2, 150, 101], "max", 3, 2, 1)
     check_with_ort(made)
     print("wrote", len(made), "test folders under", OUT)
 

@@ -302,6 +302,31 @@ static void test_depthwise_rows_epilogue(void **s) {
   ir_graph_free(g);
 }
 
+/* the CUDA schedule runs the same tap schedule as GPU_TAPS: a block per (channel, band), the
+ * threads covering a band's positions; a plane whose buffer passes GPU_TAPS_SHARED_BYTES would not */
+static void test_depthwise_gpu_taps(void **s) {
+  (void)s;
+  Graph *g = ir_graph_new();
+  int64_t dx[4] = {2, 4, 12, 12}, dw[4] = {4, 1, 3, 3};
+  float w[36];
+  for (int i = 0; i < 36; i++) w[i] = (float)(i % 5) - 2.0f;
+  WindowParams wp = {.nsp = 2, .kernel = {3, 3}, .stride = {1, 1}, .dilation = {1, 1},
+                     .pad_begin = {1, 1}, .pad_end = {1, 1}, .group = 4};
+  Node *y = ir_relu(g, ir_conv(g, ir_input(g, "x", DT_F32, 4, dx), ir_const(g, DT_F32, 4, dw, w), NULL, &wp));
+  ir_mark_output(g, y, "out");
+  Plan *p = pass_run_gpu(g, PRECISION_F32, NULL, NULL);
+  assert_non_null(p);
+  assert_int_equal(p->nkernels, 1);
+  const Kernel *k = &p->kernels[0];
+  assert_int_equal(k->gpu, GPU_TAPS);
+  assert_non_null(k->taps);
+  assert_true(k->taps->buf * 4 <= GPU_TAPS_SHARED_BYTES);
+  assert_int_equal(k->gpu_items, 2 * 4); /* one band of 12 rows per (image, channel) */
+  assert_int_equal(k->gpu_grid[0], 8);
+  assert_int_equal(k->gpu_block, 12 * 14 / 32 * 32 + 32); /* the band's 12 x 14 positions, whole warps */
+  ir_graph_free(g);
+}
+
 static void test_memplan_no_overlap(void **s) {
   (void)s;
   Graph *g = ir_graph_new();
@@ -358,6 +383,7 @@ int main(void) {
     cmocka_unit_test(test_dce_and_fusion),
     cmocka_unit_test(test_matmul_schedule_is_register_reduction),
     cmocka_unit_test(test_gpu_precision_maps_float_gemms),
+    cmocka_unit_test(test_depthwise_gpu_taps),
     cmocka_unit_test(test_epilogue_fusion),
     cmocka_unit_test(test_diamond_silu_is_one_kernel),
     cmocka_unit_test(test_diamonds_stay_small),
