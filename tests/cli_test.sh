@@ -172,6 +172,43 @@ else
   bad weights-build "the weights-file model did not compile"
 fi
 
+# string tensors: a run-time case change writes into the net's string storage; a run that
+# needs more than -DS_STRING_BYTES fails (-1) naming the size to build with, and never overflows
+# (tests/data/strings/make_strings.py made the model: x string[3] -> StringNormalizer UPPER -> y)
+"$JTC" -q tests/data/strings/case_upper.onnx -o "$T/s.c" --name s
+cat >"$T/smain.c" <<'C'
+#include <stdio.h>
+#include "s.h"
+int main(void) {
+  const char *x[3] = {"monday", "Tuesday", "\xc3\xa9t\xc3\xa9"}, *y[3] = {0};
+  const void *in[1] = {x};
+  void *out[1] = {y};
+  if (s_run(in, out) != 0) {
+    fprintf(stderr, "%s\n", s_last_error());
+    return 1;
+  }
+  printf("%s %s %s\n", y[0], y[1], y[2]);
+  return 0;
+}
+C
+# 7 + 8 + 6 bytes (NULs included) are needed; UTF-8 bytes pass through, ASCII letters change
+for bytes in 20 21 default; do
+  d=-DS_STRING_BYTES=$bytes
+  [ $bytes = default ] && d=
+  if cc -std=c11 -Wall -Wextra -Werror $d -fsanitize=address,undefined -I"$T" "$T/s.c" "$T/smain.c" -lm -o "$T/s$bytes" 2>"$T/err" ||
+     cc -std=c11 -Wall -Wextra -Werror $d -I"$T" "$T/s.c" "$T/smain.c" -lm -o "$T/s$bytes" 2>"$T/err"; then
+    if [ $bytes = 20 ]; then
+      expect strings-storage-overflow 1 "^s_run: new strings need 21 bytes, S_STRING_BYTES is 20: build with -DS_STRING_BYTES=21 or more$" "$T/s$bytes"
+    elif [ "$("$T/s$bytes")" = "$(printf 'MONDAY TUESDAY \303\251T\303\251')" ]; then ok "strings-storage-$bytes"
+    else bad "strings-storage-$bytes" "got '$("$T/s$bytes" 2>&1)'"; fi
+  else
+    bad "strings-build-$bytes" "$(head -n 1 "$T/err")"
+  fi
+done
+expect strings-cuda-refused 1 "graph input 'x': string tensors are supported by --target=c inference only, not --target=cuda" \
+  "$JTC" tests/data/strings/case_upper.onnx --target=cuda -o "$T/s.cu"
+expect strings-embedded-refused 1 "not supported with --embedded" "$JTC" tests/data/strings/case_upper.onnx --embedded -o "$T/se.c"
+
 if "$JTC" --list-ops | grep -q '^Conv (opset'; then ok list-ops; else bad list-ops "no Conv row"; fi
 
 # --target=cuda: CUDA source at exactly the path given, .cu or not; a one-line notice when
