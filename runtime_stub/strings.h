@@ -51,7 +51,7 @@ JTC_HELPER void jtc_fmt_i64(char *t, int64_t v) { snprintf(t, 32, "%lld", (long 
 JTC_HELPER void jtc_fmt_u64(char *t, uint64_t v) { snprintf(t, 32, "%llu", (unsigned long long)v); }
 
 /* Text as numbers (strtod's syntax, so "NaN", "INF", "-INF", "+INF", "inf" too; text
- * after the number is ignored): no number gives NaN for floats and 0 for integers. */
+ * after the number is ignored): no number gives NaN for floats, 0 for integers, false for bool. */
 JTC_HELPER float jtc_parse_f32(jtc_str s) {
   char *end;
   float v = strtof(s, &end);
@@ -61,6 +61,12 @@ JTC_HELPER double jtc_parse_f64(jtc_str s) {
   char *end;
   double v = strtod(s, &end);
   return end == s ? NAN : v;
+}
+/* bool: a nonzero number ("nan" too, as numpy's bool(nan)); no number is false */
+JTC_HELPER uint8_t jtc_parse_bool(jtc_str s) {
+  char *end;
+  double v = strtod(s, &end);
+  return end != s && v != 0;
 }
 JTC_HELPER int64_t jtc_parse_i64(jtc_str s) { return (int64_t)strtoll(s, NULL, 10); }
 JTC_HELPER uint64_t jtc_parse_u64(jtc_str s) { return (uint64_t)strtoull(s, NULL, 10); }

@@ -922,11 +922,10 @@ static void body_string(CgCtx *c, Node *n) {
   } else {
     Dtype t = n->dtype;
     const char *v = t == DT_F64 ? "jtc_parse_f64(%s[i])" : dt_is_float(t) ? "jtc_parse_f32(%s[i])"
-                    : t == DT_BOOL ? "jtc_parse_f64(%s[i]) != 0" : t == DT_U64 || t == DT_U32 ? "jtc_parse_u64(%s[i])"
+                    : t == DT_BOOL ? "jtc_parse_bool(%s[i])" : t == DT_U64 || t == DT_U32 ? "jtc_parse_u64(%s[i])"
                     : "jtc_parse_i64(%s[i])";
     char *val = str_fmt(c->g, v, in);
-    if (t == DT_BOOL) val = str_fmt(c->g, "(uint8_t)(%s)", val); /* NaN != 0: "nan" is true, as numpy's bool(nan) */
-    else if (!dt_is_float(t)) val = str_fmt(c->g, "(%s)%s", dt_ctype(t), val);
+    if (!dt_is_float(t) && t != DT_BOOL) val = str_fmt(c->g, "(%s)%s", dt_ctype(t), val);
     cg_line(c, "  %s[i] = %s;", out, cg_wrap(c->g, cg_store_conv(t), val));
   }
   cg_line(c, "}");

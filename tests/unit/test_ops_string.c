@@ -208,6 +208,7 @@ static void test_runtime_parse(void **s) {
   assert_true(isnan(jtc_parse_f32("monday")) && isnan(jtc_parse_f32("")));
   assert_true(jtc_parse_i64("-42") == -42 && jtc_parse_i64("x") == 0);
   assert_true(jtc_parse_u64("18446744073709551615") == UINT64_MAX);
+  assert_true(jtc_parse_bool("1") == 1 && jtc_parse_bool("0.0") == 0 && jtc_parse_bool("yes") == 0);
 }
 
 static void test_runtime_store(void **s) {
