@@ -311,6 +311,10 @@ typedef enum { STR_CASE_NONE, STR_CASE_LOWER, STR_CASE_UPPER } StrCase;
 Node *ir_string_normalize(Graph *g, Node *x, StrCase mode, bool case_sensitive, int nstop, const char *const *stop);
 /* Cast between string and a number or bool type (ir_cast calls it for string casts). */
 Node *ir_string_cast(Graph *g, Node *x, Dtype t);
+/* Is n one of the string kernels above? Then ir_eval_string evaluates it (in: its
+ * operand's dense values, out: numel elements of n's dtype; new strings in the arena). */
+bool ir_is_string_kernel(const Node *n);
+void ir_eval_string(Graph *g, const Node *n, const void *in, void *out);
 /* @family:string (declarations above this line) */
 
 #endif

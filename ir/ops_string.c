@@ -9,13 +9,20 @@
  *              the input itself).
  *   cast       string_format (number or bool -> text) and string_parse (text ->
  *              number or bool) kernels; codegen/c/kernel.c prints their loops.
+ *   eval       the reference interpreter's meaning of the three kernels, through
+ *              the same runtime_stub/strings.h functions the generated code uses
+ *              (new strings in the graph arena); constant operands fold with it.
  *
  * Case change and case-insensitive matching touch ASCII letters only; every other
  * byte (UTF-8 included) passes through unchanged.
  */
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "ops.h"
+#include "runtime_stub/helpers.h"
+#include "runtime_stub/strings.h"
 
 static char ascii_case(char ch, StrCase mode) {
   if (mode == STR_CASE_LOWER && ch >= 'A' && ch <= 'Z') return (char)(ch - 'A' + 'a');
@@ -70,4 +77,35 @@ Node *ir_string_cast(Graph *g, Node *x, Dtype t) {
   if (!dt_is_float(other) && !dt_is_int(other) && other != DT_BOOL)
     ir_fail(g, "Cast between string and %s is not supported", dt_name(other));
   return ir_opaque(g, to_string ? IR_STRING_FORMAT : IR_STRING_PARSE, t, x->rank, x->dims, 1, &x, NULL);
+}
+
+bool ir_is_string_kernel(const Node *n) {
+  return n->kind == NODE_OPAQUE && (!strcmp(n->opaque_name, IR_STRING_CASE) || !strcmp(n->opaque_name, IR_STRING_FORMAT) ||
+                                    !strcmp(n->opaque_name, IR_STRING_PARSE));
+}
+
+void ir_eval_string(Graph *g, const Node *n, const void *in, void *out) {
+  const Node *x = n->in[0];
+  for (int64_t k = 0; k < n->numel; k++) {
+    Scalar v = dt_load(in, x->dtype, k);
+    if (!strcmp(n->opaque_name, IR_STRING_CASE)) {
+      char *t = ir_strdup(g, (const char *)(intptr_t)v.i);
+      for (char *p = t; *p; p++) *p = ascii_case(*p, (StrCase) * (const int *)n->opaque_attr);
+      dt_store(out, DT_STRING, k, (Scalar){0, (int64_t)(intptr_t)t});
+    } else if (!strcmp(n->opaque_name, IR_STRING_FORMAT)) {
+      char t[IR_STRING_FORMAT_MAX];
+      if (x->dtype == DT_F64) jtc_fmt_f64(t, v.f);
+      else if (dt_is_float(x->dtype)) jtc_fmt_f32(t, (float)v.f);
+      else if (x->dtype == DT_U64 || x->dtype == DT_U32) jtc_fmt_u64(t, (uint64_t)v.i);
+      else jtc_fmt_i64(t, v.i);
+      dt_store(out, DT_STRING, k, (Scalar){0, (int64_t)(intptr_t)ir_strdup(g, t)});
+    } else {
+      const char *s = (const char *)(intptr_t)v.i;
+      Dtype t = n->dtype;
+      Scalar r = t == DT_F64 ? sc_f(jtc_parse_f64(s)) : dt_is_float(t) ? sc_f(jtc_parse_f32(s))
+                 : t == DT_BOOL ? sc_i(jtc_parse_bool(s)) : t == DT_U64 || t == DT_U32 ? sc_i((int64_t)jtc_parse_u64(s))
+                 : sc_i(jtc_parse_i64(s));
+      dt_store(out, t, k, r);
+    }
+  }
 }

@@ -155,6 +155,23 @@ static void test_cast_to_and_from_string(void **s) {
   assert_ptr_equal(ir_cast(g, t, DT_STRING), t);
 }
 
+/* the interpreter runs the string kernels, so constant operands fold */
+static void test_cast_folds_constants(void **s) {
+  (void)s;
+  float v[3] = {0.5f, NAN, -1e-7f};
+  const char *want[3] = {"0.5", "NaN", "-1e-07"}, *text[3] = {"2.5", "-INF", "x"};
+  int64_t d = 3;
+  Node *t = ir_fold(g, ir_cast(g, ir_const(g, DT_F32, 1, &d, v), DT_STRING));
+  expect_strings(t, 3, want);
+  Node *f = ir_fold(g, ir_cast(g, const_strings(1, &d, 3, text), DT_F32));
+  assert_true(ir_is_const(f));
+  const float *got = f->data;
+  assert_true(got[0] == 2.5f && isinf(got[1]) && got[1] < 0 && isnan(got[2]));
+  Node *i = ir_fold(g, ir_cast(g, const_strings(1, &d, 3, text), DT_I32));
+  const int32_t *gi = i->data;
+  assert_true(gi[0] == 2 && gi[1] == 0 && gi[2] == 0);
+}
+
 /* ---- everything else refuses strings ---- */
 
 static void add_strings(void) {
@@ -233,6 +250,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_normalize_runtime_stopwords_fails, setup, teardown),
     cmocka_unit_test_setup_teardown(test_transpose_moves_strings, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cast_to_and_from_string, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_cast_folds_constants, setup, teardown),
     cmocka_unit_test_setup_teardown(test_string_operand_rejected, setup, teardown),
     cmocka_unit_test(test_runtime_format),
     cmocka_unit_test(test_runtime_parse),
