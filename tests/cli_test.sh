@@ -228,19 +228,19 @@ int main(void) {
   for (int k = 0; k < 4; k++) printf("%lld %d %g %04x\n", (long long)o0[k], o1[k], o2[k], o3[k]);
   printf("%s %s|%s %s|%s %s|%s %s\n", o4[0], o4[1], o5[0], o5[1], o6[0], o6[1], o7[0], o7[1]);
   /* moves: y = concat(reshape(transpose(x)), ['say "hi"']), z = where(c, y, odd) */
-  const char *x[6] = {"a", "b", "c", "d", "e", "f"}, *y[7], *z[7];
+  const char *x[6] = {"a", "b", "c", "d", "e", "f"}, *y[7], *z[7], *w[3];
   uint8_t c[7] = {1, 0, 1, 0, 1, 0, 0};
   const void *min[2] = {x, c};
-  void *mout[2] = {y, z};
+  void *mout[3] = {y, z, w};
   if (mv_run(min, mout) != 0) return fprintf(stderr, "%s\n", mv_last_error()), 1;
   for (int k = 0; k < 7; k++) printf("[%s]", y[k]);
   printf("\n");
   for (int k = 0; k < 7; k++) printf("[%s]", z[k]);
-  printf("\n");
+  printf("\n%s%s%s\n", w[0], w[1], w[2]);
   return 0;
 }
 C
-printf '42 1 42 5140\n-7 1 -7.5 c780\n0 1 nan 7e00\n0 0 nan 7e00\n-3 2147483647|0.1 1e+300|1 0|1 0.33325195\n[a][d][b][e][c][f][say "hi"]\n[a][back\\slash][b][??=][c][][k]\n' >"$T/ca.want"
+printf '42 1 42 5140\n-7 1 -7.5 c780\n0 1 nan 7e00\n0 0 nan 7e00\n-3 2147483647|0.1 1e+300|1 0|1 0.33325195\n[a][d][b][e][c][f][say "hi"]\n[a][back\\slash][b][??=][c][][k]\npqr\n' >"$T/ca.want"
 if cc -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined -I"$T" "$T/ca.c" "$T/mv.c" "$T/camain.c" -lm -o "$T/ca" 2>"$T/err" ||
    cc -std=c11 -Wall -Wextra -Werror -I"$T" "$T/ca.c" "$T/mv.c" "$T/camain.c" -lm -o "$T/ca" 2>"$T/err"; then
   if "$T/ca" >"$T/ca.got" 2>"$T/err" && cmp -s "$T/ca.got" "$T/ca.want"; then ok strings-casts-and-moves

@@ -10,7 +10,9 @@
   moves.onnx        x: string[2,3] -> Transpose -> Reshape [6] -> Concat with a string
                     constant holding a quote, a backslash, a newline, "??=" and UTF-8
                     -> y: string[7], and Where(c: bool[7], y, constant) -> z: string[7]:
-                    strings moved by GATHER/WHERE kernels, and string constants as C literals.
+                    strings moved by GATHER/WHERE kernels, and string constants as C literals;
+                    w: string[3], Concat of Constant value_strings ["p", "q"] and
+                    Unsqueeze(Constant value_string "r"): an output folded to a constant.
 
 Run: /usr/bin/python3 tests/data/strings/make_strings.py
 """
@@ -52,9 +54,13 @@ save("moves",
      [helper.make_node("Transpose", ["x"], ["t"], perm=[1, 0]),
       helper.make_node("Reshape", ["t", "shape"], ["r"]),
       helper.make_node("Concat", ["r", "one"], ["y"], axis=0),
-      helper.make_node("Where", ["c", "y", "odd"], ["z"])],
+      helper.make_node("Where", ["c", "y", "odd"], ["z"]),
+      helper.make_node("Constant", [], ["cpq"], value_strings=["p", "q"]),
+      helper.make_node("Constant", [], ["cr"], value_string="r"),
+      helper.make_node("Unsqueeze", ["cr", "ax0"], ["cr1"]),
+      helper.make_node("Concat", ["cpq", "cr1"], ["w"], axis=0)],
      [vi("x", T.STRING, [2, 3]), vi("c", T.BOOL, [7])],
-     [vi("y", T.STRING, [7]), vi("z", T.STRING, [7])],
-     [helper.make_tensor("shape", T.INT64, [1], [6]),
+     [vi("y", T.STRING, [7]), vi("z", T.STRING, [7]), vi("w", T.STRING, [3])],
+     [helper.make_tensor("shape", T.INT64, [1], [6]), helper.make_tensor("ax0", T.INT64, [1], [0]),
       helper.make_tensor("one", T.STRING, [1], [odd[0].encode()]),
       helper.make_tensor("odd", T.STRING, [7], [v.encode() for v in odd])])
