@@ -139,6 +139,18 @@ static void test_transpose_moves_strings(void **s) {
   for (int k = 0; k < 6; k++) assert_string_equal(at(out[0], k), want[k]);
 }
 
+/* Unique (over a constant, like the other value-shaped ops) orders strings by their bytes */
+static void test_unique_strings(void **s) {
+  (void)s;
+  const char *v[4] = {"b", "\xc3\xa9", "a", "b"}, *want[3] = {"a", "b", "\xc3\xa9"};
+  int64_t d = 4;
+  Node *y, *counts;
+  ir_unique(g, const_strings(1, &d, 4, v), false, 0, true, &y, NULL, NULL, &counts);
+  expect_strings(ir_fold(g, y), 3, want);
+  const int64_t *c = ir_fold(g, counts)->data;
+  assert_true(c[0] == 1 && c[1] == 2 && c[2] == 1);
+}
+
 /* ---- Cast ---- */
 
 static void test_cast_to_and_from_string(void **s) {
@@ -249,6 +261,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_normalize_runtime_no_stopwords, setup, teardown),
     cmocka_unit_test_setup_teardown(test_normalize_runtime_stopwords_fails, setup, teardown),
     cmocka_unit_test_setup_teardown(test_transpose_moves_strings, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_unique_strings, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cast_to_and_from_string, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cast_folds_constants, setup, teardown),
     cmocka_unit_test_setup_teardown(test_string_operand_rejected, setup, teardown),
