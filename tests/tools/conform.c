@@ -23,7 +23,8 @@
  *      (CXX defaults to g++, EMU to tests/cuda/cuda_emu.h); --cu-dir DIR also
  *      writes each passing test's CUDA source to DIR/<prefix>.cu with a prefix
  *      unique to the test, so tests/cuda/nvcc_batch.sh can build many in one
- *      nvcc translation unit;
+ *      nvcc translation unit; a model jtc refuses for CUDA because it has string
+ *      tensors (C target only) is a SKIP there;
  *   4. run WORK/t on each data set (through $JTC_RUNNER's words when set, e.g.
  *      `qemu-aarch64` for a cross-compiled CC) and compare each output with ONNX's rule
  *      |got - want| <= atol + rtol*|want| (NaN matches NaN), integers and bool exactly.
@@ -489,6 +490,8 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
     if (!(why = run(av_jtc, log))) break;
     size_t loglen;
     char *hint = read_all(log, &loglen), *at = hint ? strstr(hint, "--bind ") : NULL, *eq; /* whole log: lines can be long */
+    if (opt.cuda && hint && strstr(hint, "string tensors are supported by --target=c inference only"))
+      return xstrdup("Sstring tensors: the CUDA target refuses them (C target only)");
     if (!at || !(eq = strstr(at, "=FILE.pb")) || nav >= MAX_ARGS - 4) return fmt("Fjtc %s%s", why, log_line(log, NULL));
     char *want = strndup(at + 7, (size_t)(eq - at - 7));
     int k = -1;
