@@ -12,7 +12,7 @@ LIB_SRC  := $(sort $(wildcard frontend/onnx/*.c frontend/jtpy/*.c ir/*.c passes/
 CLI_SRC  := cli/main.c cli/run.c cli/inspect.c
 GEN_SRC  := $(B)/gen/onnx.pb-c.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/onnx.pb-c.o $(B)/obj/gen/runtime_text.o
-RT_SRC   := runtime_stub/helpers.h runtime_stub/weights.h runtime_stub/gemm.h
+RT_SRC   := runtime_stub/helpers.h runtime_stub/weights.h runtime_stub/gemm.h runtime_stub/strings.h
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -31,7 +31,7 @@ $(B)/obj/gen/onnx.pb-c.o: $(B)/gen/onnx.pb-c.c
 
 $(B)/gen/runtime_text.c: $(RT_SRC) runtime_stub/embed.sh Makefile
 	@mkdir -p $(B)/gen
-	sh runtime_stub/embed.sh runtime_stub/helpers.h jtc_rt_helpers runtime_stub/weights.h jtc_rt_weights runtime_stub/gemm.h jtc_rt_gemm > $@
+	sh runtime_stub/embed.sh runtime_stub/helpers.h jtc_rt_helpers runtime_stub/weights.h jtc_rt_weights runtime_stub/gemm.h jtc_rt_gemm runtime_stub/strings.h jtc_rt_strings > $@
 
 $(B)/obj/gen/runtime_text.o: $(B)/gen/runtime_text.c
 	@mkdir -p $(dir $@)

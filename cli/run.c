@@ -210,12 +210,28 @@ static int numbered(const char *dir, const char *prefix, char paths[][8300], int
   return n;
 }
 
+/* String tensors go through the generated C API (arrays of const char *), not jtc run's
+ * dense files: 1 with a message (and m freed) if the model has one. */
+static int refuse_strings(jtc_model *m) {
+  for (int k = 0; k < jtc_num_inputs(m) + jtc_num_outputs(m); k++) {
+    bool in = k < jtc_num_inputs(m);
+    int j = in ? k : k - jtc_num_inputs(m);
+    if (strcmp(in ? jtc_input_dtype(m, j) : jtc_output_dtype(m, j), "string")) continue;
+    fprintf(stderr, "jtc run: %s '%s' is a string tensor; jtc run handles numeric tensors only (use the generated C API)\n",
+            in ? "input" : "output", in ? jtc_input_name(m, j) : jtc_output_name(m, j));
+    jtc_free(m);
+    return 1;
+  }
+  return 0;
+}
+
 static int run_test_folder(const char *dir) {
   char model[4096], err[4096];
   snprintf(model, sizeof model, "%s/model.onnx", dir);
   jtc_model *m;
   int rc = jtc_load(model, NULL, &m, err, sizeof err);
   if (rc) { fprintf(stderr, "jtc run: %s\n", err); return rc; }
+  if (refuse_strings(m)) return 1;
   DIR *d = opendir(dir);
   char **sets = NULL;
   int nsets = 0, failed = 0;
@@ -301,6 +317,10 @@ int jtc_run_command(int argc, char **argv) {
     fprintf(stderr, "jtc run: %s\n", err);
     for (int j = 0; j < nin; j++) free((char *)in_name[j]);
     return rc;
+  }
+  if (refuse_strings(m)) {
+    for (int j = 0; j < nin; j++) free((char *)in_name[j]);
+    return 1;
   }
   fprintf(stderr, "jtc run: %s %s in %.1f ms\n", model, jtc_was_cached(m) ? "loaded from the cache" : "compiled", now_ms() - t0);
   int ni = jtc_num_inputs(m), no = jtc_num_outputs(m);

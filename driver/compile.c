@@ -80,6 +80,21 @@ static int make_train_step(Graph *tg, const TrainOptions *o, char *err, size_t e
   return 0;
 }
 
+/* String tensors compile for the C target's inference code only: the CUDA printer and
+ * the training step have no string kernels. 1 with the error reported if g has one. */
+static int refuse_strings(Graph *g, const CompileOptions *o, char *err, size_t errlen) {
+  if (!o->cuda && !o->train) return 0;
+  for (Node *n = g->first; n; n = n->next) {
+    if (n->dtype != DT_STRING) continue;
+    report(err, errlen, "jtc: %s: %s%s%s%s%s: string tensors are supported by --target=c inference only, not %s", o->model,
+           n->origin ? "node '" : "", n->origin ? n->origin : n->name ? "graph input '" : "tensor", n->origin ? "' (" : n->name ? n->name : "",
+           n->origin ? (n->origin_op ? n->origin_op : "?") : n->name ? "'" : "", n->origin ? ")" : "",
+           o->cuda ? "--target=cuda" : "--train");
+    return 1;
+  }
+  return 0;
+}
+
 /* Load the model (and with --train its training step); NULL with the error reported. */
 static Graph *load(const CompileOptions *o, Graph **tg, char *err, size_t errlen) {
   OnnxOptions opt = {.shapes = o->shapes, .nshapes = o->nshapes, .binds = o->binds, .nbinds = o->nbinds,
@@ -99,6 +114,10 @@ static Graph *load(const CompileOptions *o, Graph **tg, char *err, size_t errlen
   }
   Graph *g = pickle ? jtpy_load(o->model, &opt) : onnx_load(o->model, &opt);
   if (!g) keep(err, errlen, pickle ? jtpy_last_error() : onnx_last_error());
+  if (g && refuse_strings(g, o, err, errlen)) {
+    ir_graph_free(g);
+    g = NULL;
+  }
   if (g && o->train) {
     OnnxOptions topt = opt;
     topt.training = true;

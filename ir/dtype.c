@@ -20,7 +20,9 @@ static const struct { const char *name, *ctype, *compute; size_t size; } dtypes[
   [DT_U32] = {"uint32", "uint32_t", "uint32_t", 4},
   [DT_U64] = {"uint64", "uint64_t", "uint64_t", 8},
   [DT_BOOL] = {"bool", "uint8_t", "uint8_t", 1},
+  [DT_STRING] = {"string", "jtc_str", "jtc_str", 8}, /* jtc_str: the generated file's typedef of const char * */
 };
+_Static_assert(sizeof(const char *) <= 8, "a string element holds a host pointer in 8 bytes");
 
 size_t dt_size(Dtype t) { return t < DT_COUNT ? dtypes[t].size : 0; }
 const char *dt_name(Dtype t) { return t < DT_COUNT ? dtypes[t].name : "invalid"; }
@@ -100,6 +102,7 @@ Scalar dt_load(const void *buf, Dtype t, int64_t k) {
   case DT_U16: { uint16_t v; memcpy(&v, p, 2); return sc_i(v); }
   case DT_U32: { uint32_t v; memcpy(&v, p, 4); return sc_i(v); }
   case DT_U64: { uint64_t v; memcpy(&v, p, 8); Scalar s = {(double)v, (int64_t)v}; return s; }
+  case DT_STRING: { const char *v; memcpy(&v, p, sizeof v); Scalar s = {0, (int64_t)(intptr_t)v}; return s; }
   default: jtc_unreachable();
   }
 }
@@ -120,6 +123,12 @@ void dt_store(void *buf, Dtype t, int64_t k, Scalar s) {
   case DT_U16: { uint16_t v = (uint16_t)s.i; memcpy(p, &v, 2); break; }
   case DT_U32: { uint32_t v = (uint32_t)s.i; memcpy(p, &v, 4); break; }
   case DT_U64: memcpy(p, &s.i, 8); break;
+  case DT_STRING: { /* a zero fill (a GATHER's out-of-bounds value) is the empty string */
+    const char *v = s.i ? (const char *)(intptr_t)s.i : "";
+    memset(p, 0, 8);
+    memcpy(p, &v, sizeof v);
+    break;
+  }
   default: jtc_unreachable();
   }
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ir.h"
+#include "ops.h"
 
 /* ---- scalars ---- */
 
@@ -461,6 +462,11 @@ void *ir_eval_node(Graph *g, Node *n, void *const *in_vals)
     if (n->leaf != LEAF_INPUT) return n->data;
     ir_fail(g, "eval: input '%s' has no value", n->name ? n->name : "?");
   }
+  if (ir_is_string_kernel(n)) {
+    void *out = ir_alloc_array(g, (size_t)(n->numel > 0 ? n->numel : 1), es);
+    ir_eval_string(g, n, in_vals[0], out);
+    return out;
+  }
   if (n->kind == NODE_OPAQUE)
     ir_fail(g, "eval: opaque kernel '%s' is not evaluable", n->opaque_name ? n->opaque_name : "?");
   void *out = ir_alloc_array(g, (size_t)(n->numel > 0 ? n->numel : 1), es);
@@ -523,7 +529,7 @@ bool ir_is_const(const Node *n)
 
 Node *ir_fold(Graph *g, Node *n)
 {
-  if (n->kind == NODE_LEAF || n->kind == NODE_OPAQUE || n->numel > g->max_const_fold)
+  if (n->kind == NODE_LEAF || (n->kind == NODE_OPAQUE && !ir_is_string_kernel(n)) || n->numel > g->max_const_fold)
     return n;
   void *ins[64];
   if (n->nin > 64) return n;

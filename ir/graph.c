@@ -197,7 +197,20 @@ Node *ir_const(Graph *g, Dtype t, int rank, const int64_t *dims, const void *dat
   size_t bytes = (size_t)n->numel * dt_size(t);
   n->data = ir_alloc(g, bytes);
   if (data && bytes) memcpy(n->data, data, bytes);
+  if (t == DT_STRING) /* own the bytes: the caller's strings may not outlive the graph */
+    for (int64_t k = 0; k < n->numel; k++) {
+      Scalar v = dt_load(n->data, t, k);
+      v.i = (int64_t)(intptr_t)ir_strdup(g, v.i ? (const char *)(intptr_t)v.i : "");
+      dt_store(n->data, t, k, v);
+    }
   return n;
+}
+
+/* Strings only move (COPY, WHERE's value operands, GATHER) or go through their own
+ * OPAQUE kernels (ops_string.c); any other use is one clear error naming the node. */
+static void no_string(Graph *g, const Node *x, const char *what) {
+  if (x->dtype == DT_STRING)
+    ir_fail(g, "%s of a string tensor is not supported (strings only move, or go through StringNormalizer and Cast)", what);
 }
 
 Node *ir_map(Graph *g, MapOp op, Dtype out, int k, Node *const *in) {
@@ -214,6 +227,10 @@ Node *ir_map(Graph *g, MapOp op, Dtype out, int k, Node *const *in) {
       ir_fail(g, "MAP %s operands have different types (%s and %s)", info->name, dt_name(in[first]->dtype),
               dt_name(in[i]->dtype));
   Dtype t = in[first]->dtype;
+  if (op != MAP_COPY && op != MAP_WHERE) {
+    for (int i = 0; i < k; i++) no_string(g, in[i], info->name);
+    if (out == DT_STRING) ir_fail(g, "%s to a string tensor is not supported", info->name);
+  }
   if (op != MAP_CAST) {
     const char *tmpl = dt_is_float(t) ? info->c_float : info->c_int;
     if (!tmpl) ir_fail(g, "%s is not defined for %s", info->name, dt_name(t));
@@ -284,6 +301,7 @@ Node *ir_gather(Graph *g, Node *src, int rank, const int64_t *dims, Ix *const *i
 
 Node *ir_scatter(Graph *g, Node *src, ReduceOp op, int rank, const int64_t *dims, Ix *const *idx, Ix *cond) {
   if (op < 0 || op >= RED_COUNT) ir_fail(g, "invalid reduction");
+  no_string(g, src, "a reduction (SCATTER)");
   if ((op == RED_AND || op == RED_OR || op == RED_XOR) && dt_is_float(src->dtype))
     ir_fail(g, "reduction %s needs integer or bool values, got %s", reduce_names[op], dt_name(src->dtype));
   Node *n = indexed(g, NODE_SCATTER, src, src->dtype, rank, dims, rank, idx, cond, src->rank);

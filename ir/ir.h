@@ -40,6 +40,7 @@ char *jtc_printable(char *s);
 typedef enum {
   DT_UNDEF, DT_F32, DT_F64, DT_F16, DT_BF16,
   DT_I8, DT_I16, DT_I32, DT_I64, DT_U8, DT_U16, DT_U32, DT_U64, DT_BOOL,
+  DT_STRING, /* NUL-terminated UTF-8; an element is a `const char *` (8 bytes here and in the arena) */
   DT_COUNT
 } Dtype;
 size_t dt_size(Dtype t);           /* bytes per element */
@@ -51,7 +52,8 @@ bool dt_is_int(Dtype t);           /* signed or unsigned integer, not bool */
 bool dt_is_signed(Dtype t);
 Dtype dt_from_name(const char *s, size_t n); /* the n bytes s as a dt_name ("float32"), or DT_UNDEF */
 
-/* A scalar of any dtype: floats use .f, integers and bool use .i (u64 as bits). */
+/* A scalar of any dtype: floats use .f, integers and bool use .i (u64 as bits), strings
+ * the pointer in .i (dt_load/dt_store; a string const's bytes live in the graph arena). */
 typedef struct { double f; int64_t i; } Scalar;
 Scalar sc_f(double v);             /* sets both fields */
 bool sc_equal(Scalar a, Scalar b, Dtype t); /* as values of t; NaN equals NaN */

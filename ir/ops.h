@@ -293,4 +293,28 @@ typedef struct { Node *x, *w, *r, *b, *seq_lens, *h0, *c0, *peep; } RnnInputs;
 void ir_rnn(Graph *g, const RnnParams *p, const RnnInputs *in, Node **y, Node **y_h, Node **y_c);
 /* @family:rnn (declarations above this line) */
 
+/* ---- strings (onnx_lower_backlog.c, ir/ops_string.c) ---- */
+/* Case change of StringNormalizer and Cast; ASCII letters only, other bytes unchanged. */
+typedef enum { STR_CASE_NONE, STR_CASE_LOWER, STR_CASE_UPPER } StrCase;
+/* OPAQUE kernels that write new strings into the generated file's string storage
+ * (<p>_strings, <P>_STRING_BYTES); attr points at an int: the StrCase (string_case),
+ * or nothing (string_format: numbers/bool to text; string_parse: text to the node's dtype). */
+#define IR_STRING_CASE "string_case"
+#define IR_STRING_FORMAT "string_format"
+#define IR_STRING_PARSE "string_parse"
+#define IR_STRING_FORMAT_MAX 32 /* bytes one formatted element takes at most, NUL included */
+/* StringNormalizer of a 1-D [C] or 2-D [1, C] string tensor: stopwords removed
+ * (compared ASCII-case-insensitively unless case_sensitive), then the case changed.
+ * With stopwords the output length depends on the values: x must be a constant and the
+ * result is folded; an empty result is [1] (or [1, 1]) holding "". Without stopwords a
+ * constant folds, anything else is a string_case kernel (STR_CASE_NONE: x itself). */
+Node *ir_string_normalize(Graph *g, Node *x, StrCase mode, bool case_sensitive, int nstop, const char *const *stop);
+/* Cast between string and a number or bool type (ir_cast calls it for string casts). */
+Node *ir_string_cast(Graph *g, Node *x, Dtype t);
+/* Is n one of the string kernels above? Then ir_eval_string evaluates it (in: its
+ * operand's dense values, out: numel elements of n's dtype; new strings in the arena). */
+bool ir_is_string_kernel(const Node *n);
+void ir_eval_string(Graph *g, const Node *n, const void *in, void *out);
+/* @family:string (declarations above this line) */
+
 #endif

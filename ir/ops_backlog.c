@@ -179,10 +179,15 @@ static void need_const(Graph *g, const char *op, const char *what, const Node *x
             op, what);
 }
 
-/* Compare elements a and b of a constant: -1, 0, 1 (NaN sorts last, equal to NaN). */
+/* Compare elements a and b of a constant: -1, 0, 1 (NaN sorts last, equal to NaN;
+ * strings by their bytes, which for UTF-8 is code point order, as numpy sorts). */
 static int cmp_elem(const Node *x, int64_t a, int64_t b)
 {
   Scalar u = dt_load(x->data, x->dtype, a), v = dt_load(x->data, x->dtype, b);
+  if (x->dtype == DT_STRING) {
+    int c = strcmp((const char *)(intptr_t)u.i, (const char *)(intptr_t)v.i);
+    return (c > 0) - (c < 0);
+  }
   if (dt_is_float(x->dtype)) {
     bool un = isnan(u.f), vn = isnan(v.f);
     if (un || vn) return un == vn ? 0 : un ? 1 : -1;
@@ -195,6 +200,7 @@ static int cmp_elem(const Node *x, int64_t a, int64_t b)
 Node *ir_nonzero(Graph *g, Node *x)
 {
   need_const(g, "NonZero", "its input", x);
+  if (x->dtype == DT_STRING) ir_fail(g, "NonZero of a string tensor is not supported");
   if (x->rank < 1) ir_fail(g, "NonZero: input must have at least 1 dim");
   int64_t nnz = 0;
   for (int64_t e = 0; e < x->numel; e++) {

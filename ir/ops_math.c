@@ -135,6 +135,7 @@ Node *ir_cast(Graph *g, Node *x, Dtype t)
 {
   if (x->dtype == t) return x;
   if (t == DT_UNDEF || t >= DT_COUNT) ir_fail(g, "Cast: invalid target dtype %d", (int)t);
+  if (t == DT_STRING || x->dtype == DT_STRING) return ir_string_cast(g, x, t);
   return ir_map(g, MAP_CAST, t, 1, &x);
 }
 

@@ -21,6 +21,7 @@ static void print_map(FILE *f, Ix *const *idx, int n) {
 
 static void print_scalar(FILE *f, Scalar s, Dtype t) {
   if (dt_is_float(t)) fprintf(f, "%g", s.f);
+  else if (t == DT_STRING) fprintf(f, "\"%.40s\"", s.i ? (const char *)(intptr_t)s.i : ""); /* never the pointer */
   else fprintf(f, "%" PRId64, s.i);
 }
 

@@ -9,6 +9,7 @@
 #define JTC_HELPER static inline
 #endif
 #endif
+typedef const char *jtc_str; /* an element of a string tensor: NUL-terminated UTF-8 */
 /* a * b + c, fused where the target has FMA: ISO C modes (-std=c11) turn gcc's
  * contraction off, which doubles the cost of the polynomials below; without FMA
  * hardware fmaf would be a slow library call, so it is the plain expression. */

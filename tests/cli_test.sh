@@ -172,6 +172,86 @@ else
   bad weights-build "the weights-file model did not compile"
 fi
 
+# string tensors: a run-time case change writes into the net's string storage; a run that
+# needs more than -DS_STRING_BYTES fails (-1) naming the size to build with, and never overflows
+# (tests/data/strings/make_strings.py made the model: x string[3] -> StringNormalizer UPPER -> y)
+"$JTC" -q tests/data/strings/case_upper.onnx -o "$T/s.c" --name s
+cat >"$T/smain.c" <<'C'
+#include <stdio.h>
+#include "s.h"
+int main(void) {
+  const char *x[3] = {"monday", "Tuesday", "\xc3\xa9t\xc3\xa9"}, *y[3] = {0};
+  const void *in[1] = {x};
+  void *out[1] = {y};
+  if (s_run(in, out) != 0) {
+    fprintf(stderr, "%s\n", s_last_error());
+    return 1;
+  }
+  printf("%s %s %s\n", y[0], y[1], y[2]);
+  return 0;
+}
+C
+# 7 + 8 + 6 bytes (NULs included) are needed; UTF-8 bytes pass through, ASCII letters change
+for bytes in 20 21 default; do
+  d=-DS_STRING_BYTES=$bytes
+  [ $bytes = default ] && d=
+  if cc -std=c11 -Wall -Wextra -Werror $d -fsanitize=address,undefined -I"$T" "$T/s.c" "$T/smain.c" -lm -o "$T/s$bytes" 2>"$T/err" ||
+     cc -std=c11 -Wall -Wextra -Werror $d -I"$T" "$T/s.c" "$T/smain.c" -lm -o "$T/s$bytes" 2>"$T/err"; then
+    if [ $bytes = 20 ]; then
+      expect strings-storage-overflow 1 "^s_run: new strings need 21 bytes, S_STRING_BYTES is 20: build with -DS_STRING_BYTES=21 or more$" "$T/s$bytes"
+    elif [ "$("$T/s$bytes")" = "$(printf 'MONDAY TUESDAY \303\251T\303\251')" ]; then ok "strings-storage-$bytes"
+    else bad "strings-storage-$bytes" "got '$("$T/s$bytes" 2>&1)'"; fi
+  else
+    bad "strings-build-$bytes" "$(head -n 1 "$T/err")"
+  fi
+done
+# every Cast to and from string, and strings moved by Transpose/Reshape/Concat/Where with
+# constants that need escaping (make_strings.py); built with -Werror, ASan+UBSan when available
+"$JTC" -q tests/data/strings/casts.onnx -o "$T/ca.c" --name ca && "$JTC" -q tests/data/strings/moves.onnx -o "$T/mv.c" --name mv
+cat >"$T/camain.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+#include "ca.h"
+#include "mv.h"
+int main(void) {
+  /* casts: strtod syntax; no number: 0, false, NaN */
+  const char *s[4] = {"42", "-7.5", "nan", "junk"};
+  int32_t i[2] = {-3, 2147483647};
+  double d[2] = {0.1, 1e300}, o2[4];
+  uint8_t b[2] = {1, 0}, o1[4];
+  uint16_t h[2] = {0x3c00, 0x3555}, o3[4]; /* float16 1 and 0.333251953125 */
+  int64_t o0[4];
+  const char *o4[2], *o5[2], *o6[2], *o7[2];
+  const void *in[5] = {s, i, d, b, h};
+  void *out[8] = {o0, o1, o2, o3, o4, o5, o6, o7};
+  if (ca_run(in, out) != 0) return fprintf(stderr, "%s\n", ca_last_error()), 1;
+  for (int k = 0; k < 4; k++) printf("%lld %d %g %04x\n", (long long)o0[k], o1[k], o2[k], o3[k]);
+  printf("%s %s|%s %s|%s %s|%s %s\n", o4[0], o4[1], o5[0], o5[1], o6[0], o6[1], o7[0], o7[1]);
+  /* moves: y = concat(reshape(transpose(x)), ['say "hi"']), z = where(c, y, odd) */
+  const char *x[6] = {"a", "b", "c", "d", "e", "f"}, *y[7], *z[7], *w[3];
+  uint8_t c[7] = {1, 0, 1, 0, 1, 0, 0};
+  const void *min[2] = {x, c};
+  void *mout[3] = {y, z, w};
+  if (mv_run(min, mout) != 0) return fprintf(stderr, "%s\n", mv_last_error()), 1;
+  for (int k = 0; k < 7; k++) printf("[%s]", y[k]);
+  printf("\n");
+  for (int k = 0; k < 7; k++) printf("[%s]", z[k]);
+  printf("\n%s%s%s\n", w[0], w[1], w[2]);
+  return 0;
+}
+C
+printf '42 1 42 5140\n-7 1 -7.5 c780\n0 1 nan 7e00\n0 0 nan 7e00\n-3 2147483647|0.1 1e+300|1 0|1 0.33325195\n[a][d][b][e][c][f][say "hi"]\n[a][back\\slash][b][??=][c][][k]\npqr\n' >"$T/ca.want"
+if cc -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined -I"$T" "$T/ca.c" "$T/mv.c" "$T/camain.c" -lm -o "$T/ca" 2>"$T/err" ||
+   cc -std=c11 -Wall -Wextra -Werror -I"$T" "$T/ca.c" "$T/mv.c" "$T/camain.c" -lm -o "$T/ca" 2>"$T/err"; then
+  if "$T/ca" >"$T/ca.got" 2>"$T/err" && cmp -s "$T/ca.got" "$T/ca.want"; then ok strings-casts-and-moves
+  else bad strings-casts-and-moves "$(diff "$T/ca.got" "$T/ca.want" | head -n 4 | tr '\n' ' ') $(head -n 1 "$T/err")"; fi
+else
+  bad strings-casts-and-moves "build: $(grep -m 1 error "$T/err")"
+fi
+expect strings-cuda-refused 1 "graph input 'x': string tensors are supported by --target=c inference only, not --target=cuda" \
+  "$JTC" tests/data/strings/case_upper.onnx --target=cuda -o "$T/s.cu"
+expect strings-embedded-refused 1 "not supported with --embedded" "$JTC" tests/data/strings/case_upper.onnx --embedded -o "$T/se.c"
+
 if "$JTC" --list-ops | grep -q '^Conv (opset'; then ok list-ops; else bad list-ops "no Conv row"; fi
 
 # --target=cuda: CUDA source at exactly the path given, .cu or not; a one-line notice when

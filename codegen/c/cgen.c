@@ -14,11 +14,13 @@
 #include <string.h>
 
 #include "cgen_internal.h"
+#include "ir/ops.h"
 
 
 extern const char jtc_rt_helpers[];
 extern const char jtc_rt_weights[];
 extern const char jtc_rt_gemm[];
+extern const char jtc_rt_strings[];
 
 /* OpenMP's header in a generated file; `omp simd` on a sum is a hint, so clang declining
  * it (at -O1, or a loop it cannot vectorize) is no -Wpass-failed error under -Werror */
@@ -108,6 +110,24 @@ const char *cg_basename(const char *path) {
 
 /* ---- constants ---- */
 
+/* n's bytes as C text: a string element is a `const char *` of the target's size. */
+char *cg_bytes_text(Graph *g, const Node *n) {
+  if (n->dtype == DT_STRING) return str_fmt(g, "(%" PRId64 " * sizeof(const char *))", n->numel);
+  return str_fmt(g, "%" PRId64, n->numel * (int64_t)dt_size(n->dtype));
+}
+
+/* A constant in the weights blob: string constants are always arrays in the file. */
+static bool in_blob(const CgCtx *c, const Node *n) { return cg_is_array_const(c, n) && n->dtype != DT_STRING; }
+
+/* Does the plan have a kernel that makes new string bytes (runtime_stub/strings.h)? */
+bool cg_uses_strings(const Plan *pl) {
+  for (int j = 0; j < pl->nkernels; j++) {
+    const Node *n = pl->kernels[j].root;
+    if (n->kind == NODE_OPAQUE && !strncmp(n->opaque_name, "string_", 7)) return true;
+  }
+  return false;
+}
+
 /* A constant printed as an array: not a scalar (those print inline) and read by some kernel. */
 bool cg_is_array_const(const CgCtx *c, const Node *n) {
   return n->kind == NODE_LEAF && n->leaf == LEAF_CONST && !pass_is_scalar_const(n) && c->ever_read[n->id];
@@ -137,7 +157,7 @@ void cg_weights_layout(CgCtx *c, Weights *w) {
   w->offset = ir_alloc_array(c->g, (size_t)c->g->nnodes, sizeof(int64_t));
   for (int i = 0; i < p->nnodes; i++) {
     Node *n = p->nodes[i];
-    if (!cg_is_array_const(c, n)) continue;
+    if (!in_blob(c, n)) continue;
     w->offset[n->id] = off;
     off += (n->numel * (int64_t)dt_size(n->dtype) + 63) & ~(int64_t)63;
   }
@@ -146,7 +166,7 @@ void cg_weights_layout(CgCtx *c, Weights *w) {
   uint64_t h = IR_FNV1A_BASIS;
   for (int i = 0; i < p->nnodes; i++) {
     Node *n = p->nodes[i];
-    if (!cg_is_array_const(c, n)) continue;
+    if (!in_blob(c, n)) continue;
     size_t bytes = (size_t)n->numel * dt_size(n->dtype), pad = ((bytes + 63) & ~(size_t)63) - bytes;
     h = ir_fnv1a(ir_fnv1a(h, n->data, bytes), zeros, pad);
   }
@@ -168,7 +188,7 @@ int cg_write_weights_file(CgCtx *c, Weights *w, const char *path) {
   bool ok = fwrite(head, 1, 24, f) == 24;
   for (int i = 0; i < p->nnodes && ok; i++) {
     Node *n = p->nodes[i];
-    if (!cg_is_array_const(c, n)) continue;
+    if (!in_blob(c, n)) continue;
     size_t bytes = (size_t)n->numel * dt_size(n->dtype), pad = ((bytes + 63) & ~(size_t)63) - bytes;
     ok = fwrite(n->data, 1, bytes, f) == bytes && fwrite(zeros, 1, pad, f) == pad;
   }
@@ -274,10 +294,20 @@ int cg_write_header(CgCtx *c, const CgOptions *o, const char *extra) {
   fprintf(f, "#define %s_ARENA_BYTES %" PRId64 " /* activations, in one %s */\n", P, c->p->arena_bytes,
           o->embedded ? "buffer (static, or the caller's: see _run_with_arena)" : "static buffer");
   fprintf(f, "#define %s_CONST_BYTES %" PRId64 " /* weights and other constants */\n", P, c->p->const_bytes);
-  for (int k = 0; k < g->ninputs; k++)
-    fprintf(f, "#define %s_INPUT%d_BYTES %" PRId64 "\n", P, k, g->inputs[k]->numel * (int64_t)dt_size(g->inputs[k]->dtype));
-  for (int k = 0; k < g->noutputs; k++)
-    fprintf(f, "#define %s_OUTPUT%d_BYTES %" PRId64 "\n", P, k, g->outputs[k]->numel * (int64_t)dt_size(g->outputs[k]->dtype));
+  bool strings = false;
+  for (int k = 0; k < g->ninputs; k++) {
+    fprintf(f, "#define %s_INPUT%d_BYTES %s\n", P, k, cg_bytes_text(g, g->inputs[k]));
+    strings |= g->inputs[k]->dtype == DT_STRING;
+  }
+  for (int k = 0; k < g->noutputs; k++) {
+    fprintf(f, "#define %s_OUTPUT%d_BYTES %s\n", P, k, cg_bytes_text(g, g->outputs[k]));
+    strings |= g->outputs[k]->dtype == DT_STRING;
+  }
+  if (strings)
+    fprintf(f, "/* A string tensor is an array of `const char *` (NUL-terminated UTF-8), one per element. %s_run\n"
+               " * fills a string output's array with pointers to the inputs' strings, to constants, or into\n"
+               " * the net's string storage (%s_STRING_BYTES, when the model makes new strings); they stay\n"
+               " * valid until the next %s_run. */\n", p, P, p);
   fputc('\n', f);
   for (int k = 0; k < g->ninputs; k++) print_shape_comment(f, "input", k, g->inputs[k]->name, g->inputs[k], g);
   for (int k = 0; k < g->noutputs; k++) print_shape_comment(f, "output", k, g->output_names[k], g->outputs[k], g);
@@ -339,13 +369,11 @@ void cg_api_tables(CgCtx *c, const char *p) {
   fprintf(f, "const char *const %s_input_names[%d] = {", p, g->ninputs ? g->ninputs : 1);
   for (int k = 0; k < g->ninputs; k++) fprintf(f, "%s\"%s\"", k ? ", " : "", cg_c_escape(g, g->inputs[k]->name));
   fprintf(f, "%s};\nconst size_t %s_input_sizes[%d] = {", g->ninputs ? "" : "0", p, g->ninputs ? g->ninputs : 1);
-  for (int k = 0; k < g->ninputs; k++)
-    fprintf(f, "%s%" PRId64, k ? ", " : "", g->inputs[k]->numel * (int64_t)dt_size(g->inputs[k]->dtype));
+  for (int k = 0; k < g->ninputs; k++) fprintf(f, "%s%s", k ? ", " : "", cg_bytes_text(g, g->inputs[k]));
   fprintf(f, "%s};\nconst char *const %s_output_names[%d] = {", g->ninputs ? "" : "0", p, g->noutputs ? g->noutputs : 1);
   for (int k = 0; k < g->noutputs; k++) fprintf(f, "%s\"%s\"", k ? ", " : "", cg_c_escape(g, g->output_names[k]));
   fprintf(f, "%s};\nconst size_t %s_output_sizes[%d] = {", g->noutputs ? "" : "0", p, g->noutputs ? g->noutputs : 1);
-  for (int k = 0; k < g->noutputs; k++)
-    fprintf(f, "%s%" PRId64, k ? ", " : "", g->outputs[k]->numel * (int64_t)dt_size(g->outputs[k]->dtype));
+  for (int k = 0; k < g->noutputs; k++) fprintf(f, "%s%s", k ? ", " : "", cg_bytes_text(g, g->outputs[k]));
   fprintf(f, "%s};\n", g->noutputs ? "" : "0");
   print_types(f, p, "input", g->inputs, g->ninputs);
   print_types(f, p, "output", g->outputs, g->noutputs);
@@ -469,25 +497,37 @@ void cg_print_run(CgCtx *c, const char *p, bool need_blob, const char *ready) {
             ready ? ready : str_fmt(g, "%s_blob", p), p, p, p, p);
   else
     fprintf(f, "  %s_err[0] = 0;\n", p);
+  if (cg_uses_strings(c->p)) {
+    char P[64];
+    cg_upper(P, p, sizeof P);
+    fprintf(f, "  %s_strstore = (jtc_strstore){%s_strings, %s_STRING_BYTES, 0};\n", p, p, P);
+  }
   cg_declare_buffers(c, p);
   if (g->noutputs == 0) fprintf(f, "  (void)outputs;\n");
   cg_print_calls(c, p, !c->serial);
   /* outputs that are inputs, constants, or repeated: copy */
   for (int k = 0; k < g->noutputs; k++) {
     Node *n = g->outputs[k];
-    size_t bytes = (size_t)n->numel * dt_size(n->dtype);
+    const char *bytes = cg_bytes_text(g, n);
     int first = cg_first_output(g, n);
     if (n->kind == NODE_LEAF && pass_is_scalar_const(n)) {
-      fprintf(f, "  { %s v = %s; memcpy(outputs[%d], &v, %zu); }\n", dt_ctype(n->dtype),
+      fprintf(f, "  { %s v = %s; memcpy(outputs[%d], &v, %s); }\n", dt_ctype(n->dtype),
               n->dtype == DT_F16 || n->dtype == DT_BF16
                   ? str_fmt(g, "0x%04x", (unsigned)*(const uint16_t *)n->data)
                   : cg_literal(g, dt_load(n->data, n->dtype, 0), n->dtype),
               k, bytes);
     } else if (n->kind == NODE_LEAF) {
-      fprintf(f, "  memcpy(outputs[%d], %s, %zu);\n", k, cg_bufname(c, n), bytes);
+      fprintf(f, "  memcpy(outputs[%d], %s, %s);\n", k, cg_bufname(c, n), bytes);
     } else if (first != k) {
-      fprintf(f, "  memcpy(outputs[%d], outputs[%d], %zu);\n", k, first, bytes);
+      fprintf(f, "  memcpy(outputs[%d], outputs[%d], %s);\n", k, first, bytes);
     }
+  }
+  if (cg_uses_strings(c->p)) {
+    char P[64];
+    cg_upper(P, p, sizeof P);
+    fprintf(f, "  if (%s_strstore.used > %s_STRING_BYTES) {\n", p, P);
+    fprintf(f, "    snprintf(%s_err, sizeof %s_err, \"%s_run: new strings need %%zu bytes, %s_STRING_BYTES is %%zu: build with -D%s_STRING_BYTES=%%zu or more\",\n"
+               "             %s_strstore.used, (size_t)%s_STRING_BYTES, %s_strstore.used);\n    return -1;\n  }\n", p, p, p, P, P, p, P, p);
   }
   fprintf(f, "  return 0;\n}\n");
 }
@@ -507,7 +547,7 @@ static void print_init_free(CgCtx *c, const char *p, const Weights *w, const CgO
           (uint64_t)w->bytes, w->hash, p, p, p);
   for (int i = 0; i < c->p->nnodes; i++) {
     Node *n = c->p->nodes[i];
-    if (!cg_is_array_const(c, n)) continue;
+    if (!in_blob(c, n)) continue;
     fprintf(f, "  %s = (const %s *)(%s_blob + %" PRId64 ");\n", cg_bufname(c, n), dt_ctype(n->dtype), p, w->offset[n->id]);
   }
   fprintf(f, "  %s_err[0] = 0;\n  return 0;\n}\n", p);
@@ -580,6 +620,22 @@ int cgc_write(Plan *pl, const CgOptions *o) {
   if (o->embedded) fprintf(f, "\nstatic char %s_err[1]; /* always \"\": nothing in an embedded build can fail */\n", p);
   else fprintf(f, "\nstatic char %s_err[256];\n", p);
   if (!w.embed) fprintf(f, "static unsigned char *%s_blob;\n", p);
+  if (cg_uses_strings(pl)) {
+    if (o->embedded) ir_fail(g, "strings made at run time (StringNormalizer's case change, Cast to or from string) need stdio and are not supported with --embedded");
+    char P[64];
+    cg_upper(P, p, sizeof P);
+    int64_t bytes = 0; /* default: 32 bytes per formatted number, 64 per case-changed string */
+    for (int j = 0; j < pl->nkernels; j++) {
+      const Node *n = pl->kernels[j].root;
+      if (n->kind == NODE_OPAQUE && !strcmp(n->opaque_name, IR_STRING_FORMAT)) bytes += n->numel * IR_STRING_FORMAT_MAX;
+      else if (n->kind == NODE_OPAQUE && !strcmp(n->opaque_name, IR_STRING_CASE)) bytes += n->numel * 64;
+    }
+    fprintf(f, "\n%s", jtc_rt_strings);
+    fprintf(f, "/* storage for the strings a run makes (case changes, numbers as text); if a run needs\n"
+               " * more, %s_run fails and %s_last_error() names the size to build with */\n", p, p);
+    fprintf(f, "#ifndef %s_STRING_BYTES\n#define %s_STRING_BYTES %" PRId64 "\n#endif\n", P, P, bytes > 256 ? bytes : 256);
+    fprintf(f, "static char %s_strings[%s_STRING_BYTES];\nstatic jtc_strstore %s_strstore;\n", p, P, p);
+  }
   if (pl->arena_bytes && !o->embedded) fprintf(f, "static _Alignas(64) unsigned char %s_arena[%" PRId64 "];\n", p, pl->arena_bytes);
   if (any_gemm) {
     char P[64];
@@ -596,7 +652,7 @@ int cgc_write(Plan *pl, const CgOptions *o) {
     if (!cg_is_array_const(c, n)) continue;
     if (!any_const) fprintf(f, "\n/* constants */\n");
     any_const = true;
-    if (w.embed) cg_print_array(c, n, cg_bufname(c, n));
+    if (w.embed || n->dtype == DT_STRING) cg_print_array(c, n, cg_bufname(c, n));
     else fprintf(f, "static const %s *%s; /* %" PRId64 " elements */\n", dt_ctype(n->dtype), cg_bufname(c, n), n->numel);
   }
   fwrite(ktext, 1, klen, f);

@@ -76,6 +76,10 @@ const char *cg_basename(const char *path);
 void cg_upper(char *dst, const char *src, size_t n);
 /* A constant printed as an array: not a scalar (those print inline) and read by some kernel. */
 bool cg_is_array_const(const CgCtx *c, const Node *n);
+/* n's size in bytes as C text ("12", or "4 * sizeof(const char *)" for strings). */
+char *cg_bytes_text(Graph *g, const Node *n);
+/* The plan makes new string bytes at run time (string_* kernels, runtime_stub/strings.h). */
+bool cg_uses_strings(const Plan *pl);
 void cg_print_array(CgCtx *c, const Node *n, const char *name);
 /* Lay the array constants out at 64-byte offsets (w->offset, bytes, hash) ... */
 void cg_weights_layout(CgCtx *c, Weights *w);

@@ -20,6 +20,7 @@
 /* ---- literals ---- */
 
 char *cg_literal(Graph *g, Scalar v, Dtype t) {
+  if (t == DT_STRING) return str_fmt(g, "\"%s\"", cg_c_escape(g, v.i ? (const char *)(intptr_t)v.i : ""));
   if (dt_is_float(t)) {
     bool dbl = t == DT_F64;
     if (isnan(v.f)) return str_fmt(g, dbl ? "(double)NAN" : "NAN");
@@ -900,6 +901,36 @@ static void body_allreduce_mean(CgCtx *c, Node *n) {
   fprintf(c->f, "#endif\n");
 }
 
+/* String kernels (ir/ops_string.c): serial loops over the runtime of runtime_stub/strings.h,
+ * new bytes in the net's string storage <p>_strstore (checked by <p>_run). */
+static void body_string(CgCtx *c, Node *n) {
+  const Node *x = n->in[0];
+  const char *out = cg_bufname(c, n), *in = cg_bufname(c, x), *p = c->prefix;
+  c->read[x->id] = true;
+  cg_line(c, "for (int64_t i = 0; i < %" PRId64 "; i++) {", n->numel);
+  if (!strcmp(n->opaque_name, IR_STRING_CASE)) {
+    cg_line(c, "  %s[i] = jtc_str_copy(&%s_strstore, %s[i], %d);", out, p, in, *(const int *)n->opaque_attr);
+  } else if (!strcmp(n->opaque_name, IR_STRING_FORMAT)) {
+    Dtype t = x->dtype;
+    const char *v = cg_wrap(c->g, cg_load_conv(t), str_fmt(c->g, "%s[i]", in));
+    cg_line(c, "  char text[%d];", IR_STRING_FORMAT_MAX);
+    if (t == DT_F64) cg_line(c, "  jtc_fmt_f64(text, %s);", v);
+    else if (dt_is_float(t)) cg_line(c, "  jtc_fmt_f32(text, %s);", v);
+    else if (t == DT_U64 || t == DT_U32) cg_line(c, "  jtc_fmt_u64(text, (uint64_t)%s);", v);
+    else cg_line(c, "  jtc_fmt_i64(text, (int64_t)%s);", v);
+    cg_line(c, "  %s[i] = jtc_str_copy(&%s_strstore, text, 0);", out, p);
+  } else {
+    Dtype t = n->dtype;
+    const char *v = t == DT_F64 ? "jtc_parse_f64(%s[i])" : dt_is_float(t) ? "jtc_parse_f32(%s[i])"
+                    : t == DT_BOOL ? "jtc_parse_bool(%s[i])" : t == DT_U64 || t == DT_U32 ? "jtc_parse_u64(%s[i])"
+                    : "jtc_parse_i64(%s[i])";
+    char *val = str_fmt(c->g, v, in);
+    if (!dt_is_float(t) && t != DT_BOOL) val = str_fmt(c->g, "(%s)%s", dt_ctype(t), val);
+    cg_line(c, "  %s[i] = %s;", out, cg_wrap(c->g, cg_store_conv(t), val));
+  }
+  cg_line(c, "}");
+}
+
 void cg_kernel_body(CgCtx *c) {
   Node *n = c->k->root;
   c->ndom = c->k->ndom;
@@ -951,6 +982,11 @@ void cg_kernel_body(CgCtx *c) {
       fprintf(c->f, "#else\n");
       cg_line(c, "%s[0] = 1;", cg_bufname(c, n));
       fprintf(c->f, "#endif\n");
+      break;
+    }
+    if (!strcmp(n->opaque_name, IR_STRING_CASE) || !strcmp(n->opaque_name, IR_STRING_FORMAT) ||
+        !strcmp(n->opaque_name, IR_STRING_PARSE)) {
+      body_string(c, n);
       break;
     }
     ir_fail(c->g, "no C kernel for OPAQUE '%s'", n->opaque_name);

@@ -121,7 +121,7 @@ static void load_jtc_weights(JtCtx *c, const uint8_t *buf, size_t len, JtpyWeigh
     at += 12;
     NEED(tl, "dtype name");
     o->dtype = dt_from_name((const char *)buf + at, (size_t)tl);
-    if (o->dtype == DT_UNDEF) jt_fail(c, (int64_t)at, "unknown dtype in the name table");
+    if (o->dtype == DT_UNDEF || o->dtype == DT_STRING) jt_fail(c, (int64_t)at, "unknown dtype in the name table");
     at += tl;
     NEED(4, "rank");
     uint64_t rank = le(buf + at, 4);

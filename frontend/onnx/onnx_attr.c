@@ -76,6 +76,23 @@ const char *onnx_attr_string(OnnxCtx *c, const char *name, const char *def) {
   return s;
 }
 
+int onnx_attr_strings(OnnxCtx *c, const char *name, const char ***out) {
+  const Onnx__AttributeProto *a = typed_attr(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
+  *out = NULL;
+  if (!a) return -1;
+  if (a->n_strings > (1u << 24)) ir_fail(c->g, "attribute '%s' has %zu strings, at most %u allowed", name, a->n_strings, 1u << 24);
+  const char **v = ir_alloc_array(c->g, a->n_strings ? a->n_strings : 1, sizeof *v);
+  for (size_t k = 0; k < a->n_strings; k++) {
+    const ProtobufCBinaryData *b = &a->strings[k];
+    if (b->len && memchr(b->data, 0, b->len)) ir_fail(c->g, "attribute '%s': string %zu contains a NUL byte", name, k);
+    char *s = ir_alloc(c->g, b->len + 1);
+    if (b->len) memcpy(s, b->data, b->len);
+    v[k] = s;
+  }
+  *out = v;
+  return (int)a->n_strings;
+}
+
 int onnx_attr_ints(OnnxCtx *c, const char *name, int64_t *out, int max) {
   const Onnx__AttributeProto *a = typed_attr(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
   if (!a) return -1;

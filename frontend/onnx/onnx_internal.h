@@ -69,6 +69,8 @@ const char *onnx_attr_string(OnnxCtx *c, const char *name, const char *def); /* 
  * More than max values fails with a message naming the attribute. */
 int onnx_attr_ints(OnnxCtx *c, const char *name, int64_t *out, int max);
 int onnx_attr_floats(OnnxCtx *c, const char *name, double *out, int max);
+/* A STRINGS attribute: *out gets arena copies (a NUL byte inside fails); the count, or -1 when absent. */
+int onnx_attr_strings(OnnxCtx *c, const char *name, const char ***out);
 /* A TENSOR attribute as a constant node, or NULL if absent. */
 Node *onnx_attr_tensor(OnnxCtx *c, const char *name);
 
@@ -169,6 +171,7 @@ void onnx_lower_einsum(OnnxCtx *c);
 void onnx_lower_compress(OnnxCtx *c);
 /* backlog (onnx_lower_backlog.c, ir/ops_backlog.c) */
 void onnx_lower_topk(OnnxCtx *c);
+void onnx_lower_string_normalizer(OnnxCtx *c);
 void onnx_lower_tfidf(OnnxCtx *c);
 void onnx_lower_dropout_training(OnnxCtx *c); /* called by onnx_lower_dropout */
 void onnx_lower_random(OnnxCtx *c);

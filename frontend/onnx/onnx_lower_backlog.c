@@ -142,3 +142,18 @@ void onnx_lower_nms(OnnxCtx *c) {
   if (center != 0 && center != 1) ir_fail(c->g, "center_point_box is %lld, not 0 or 1", (long long)center);
   c->out[0] = ir_nms(c->g, boxes, scores, max_out, iou, has_st, st, center != 0);
 }
+
+/* StringNormalizer (ai.onnx 10): stopwords drop elements, so with stopwords the
+ * input must be a constant (or pinned with --bind) and the result is folded. The
+ * locale only matters for non-ASCII case rules, which jtc does not apply. */
+void onnx_lower_string_normalizer(OnnxCtx *c) {
+  const char **stop;
+  int nstop = onnx_attr_strings(c, "stopwords", &stop);
+  Node *x = nstop > 0 ? value_input(c, 0, "X") : onnx_input(c, 0, "X");
+  const char *action = onnx_attr_string(c, "case_change_action", "NONE");
+  StrCase mode = STR_CASE_NONE;
+  if (!strcmp(action, "LOWER")) mode = STR_CASE_LOWER;
+  else if (!strcmp(action, "UPPER")) mode = STR_CASE_UPPER;
+  else if (strcmp(action, "NONE")) ir_fail(c->g, "case_change_action '%s' is not LOWER, UPPER or NONE", jtc_printable(ir_strdup(c->g, action)));
+  c->out[0] = ir_string_normalize(c->g, x, mode, onnx_attr_int(c, "is_case_sensitive", 0) != 0, nstop > 0 ? nstop : 0, stop);
+}

@@ -1,5 +1,5 @@
 /* onnx_lower_const.c: operators whose result is known at compile time:
- * Constant (value, value_float(s), value_int(s)), Shape (start/end from opset
+ * Constant (value, value_float(s), value_int(s), value_string(s)), Shape (start/end from opset
  * 15) and Size of statically shaped tensors, ConstantOfShape, and Range of
  * constant scalars. Results are constants (ConstantOfShape is a broadcast of
  * one scalar, folded by the loader when small), so the shape arithmetic of
@@ -35,8 +35,21 @@ void onnx_lower_constant(OnnxCtx *c) {
     int64_t *v = ir_alloc_array(g, (size_t)n + 1, sizeof(int64_t));
     onnx_attr_ints(c, "value_ints", v, n);
     c->out[0] = ir_const(g, DT_I64, 1, (int64_t[]){n}, v);
-  } else if (onnx_attr(c, "sparse_value") || onnx_attr(c, "value_string") || onnx_attr(c, "value_strings")) {
-    ir_fail(g, "sparse and string constants are not supported");
+  } else if (onnx_attr(c, "value_string")) {
+    const char *v = onnx_attr_string(c, "value_string", "");
+    const Onnx__AttributeProto *a = onnx_attr(c, "value_string");
+    if (a->s.len != strlen(v)) ir_fail(g, "attribute 'value_string' contains a NUL byte");
+    char slot[8];
+    dt_store(slot, DT_STRING, 0, (Scalar){0, (int64_t)(intptr_t)v});
+    c->out[0] = ir_const(g, DT_STRING, 0, NULL, slot);
+  } else if (onnx_attr(c, "value_strings")) {
+    const char **v;
+    int n = onnx_attr_strings(c, "value_strings", &v);
+    char *slots = ir_alloc_array(g, (size_t)n + 1, 8);
+    for (int k = 0; k < n; k++) dt_store(slots, DT_STRING, k, (Scalar){0, (int64_t)(intptr_t)v[k]});
+    c->out[0] = ir_const(g, DT_STRING, 1, (int64_t[]){n}, slots);
+  } else if (onnx_attr(c, "sparse_value")) {
+    ir_fail(g, "sparse constants are not supported");
   } else {
     ir_fail(g, "no value attribute");
   }

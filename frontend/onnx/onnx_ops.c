@@ -166,6 +166,7 @@ static const OnnxOpRow op_table[] = {
   {"Compress", 9, 0, onnx_lower_compress},
   /* backlog (onnx_lower_backlog.c, ir/ops_backlog.c) */
   {"TopK", 1, 0, onnx_lower_topk},
+  {"StringNormalizer", 10, 0, onnx_lower_string_normalizer},
   {"TfIdfVectorizer", 9, 0, onnx_lower_tfidf},
   {"NonZero", 9, 0, onnx_lower_nonzero},
   {"Unique", 11, 0, onnx_lower_unique},

@@ -7,6 +7,11 @@
  * bytes actually present before anything is allocated, and external paths may
  * not leave the model's directory. Also reads whole files for the loader and
  * the ONNX test-data tensors (onnx_read_tensor_file).
+ *
+ * A STRING tensor's elements come only from string_data; decoded, its data is one
+ * malloc block: numel 8-byte slots holding `const char *` (dt_load/dt_store), then
+ * the NUL-terminated bytes they point at, so one free() releases it. A string with
+ * a NUL byte inside is refused (the generated API's strings are NUL-terminated).
  */
 #include "frontend/onnx/onnx_internal.h"
 
@@ -34,6 +39,7 @@ Dtype onnx_dtype(int t) {
   case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: return DT_U32;
   case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: return DT_U64;
   case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16: return DT_BF16;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__STRING: return DT_STRING;
   default: return DT_UNDEF;
   }
 }
@@ -190,6 +196,34 @@ static int read_external(const Onnx__TensorProto *t, const char *name, const cha
   return rc;
 }
 
+/* string_data as one block: numel pointer slots, then the bytes (see the top). */
+static int decode_strings(const Onnx__TensorProto *t, const char *name, int64_t numel, void **datap, char *err,
+                          size_t errlen) {
+  if (t->has_raw_data || (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL))
+    return fail(err, errlen, "tensor '%s': a string tensor's elements must be in string_data", name);
+  if ((uint64_t)t->n_string_data != (uint64_t)numel)
+    return fail(err, errlen, "tensor '%s': has %zu strings, shape needs %lld", name, t->n_string_data, (long long)numel);
+  size_t bytes = (size_t)numel * 8;
+  for (size_t k = 0; k < t->n_string_data; k++) { /* each string's bytes are in the parsed message: no overflow */
+    const ProtobufCBinaryData *b = &t->string_data[k];
+    if (b->len && memchr(b->data, 0, b->len))
+      return fail(err, errlen, "tensor '%s': string %zu contains a NUL byte", name, k);
+    bytes += b->len + 1;
+  }
+  char *block = malloc(bytes ? bytes : 1);
+  if (!block) return fail(err, errlen, "tensor '%s': out of memory (%zu bytes)", name, bytes);
+  char *at = block + (size_t)numel * 8;
+  for (size_t k = 0; k < t->n_string_data; k++) {
+    const ProtobufCBinaryData *b = &t->string_data[k];
+    if (b->len) memcpy(at, b->data, b->len);
+    at[b->len] = 0;
+    dt_store(block, DT_STRING, (int64_t)k, (Scalar){0, (int64_t)(intptr_t)at});
+    at += b->len + 1;
+  }
+  *datap = block;
+  return 0;
+}
+
 int onnx_tensor_decode(const Onnx__TensorProto *t, const char *model_dir, Dtype *dtp, int *rankp,
                        int64_t dims[IR_MAX_RANK], void **datap, char *err, size_t errlen) {
   const char *name = t->name && *t->name ? t->name : "?";
@@ -212,6 +246,12 @@ int onnx_tensor_decode(const Onnx__TensorProto *t, const char *model_dir, Dtype 
   size_t esz = dt_size(dt);
   if ((uint64_t)numel > (uint64_t)(SIZE_MAX / 2) / esz)
     return fail(err, errlen, "tensor '%s': %lld elements is too large", name, (long long)numel);
+  if (dt == DT_STRING) {
+    if (decode_strings(t, name, numel, datap, err, errlen)) return -1;
+    *dtp = dt;
+    *rankp = (int)t->n_dims;
+    return 0;
+  }
   size_t bytes = (size_t)numel * esz;
 
   /* Find the source and check its size before allocating. */

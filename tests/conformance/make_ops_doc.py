@@ -42,6 +42,17 @@ FOLDERS = ("node", "pytorch-converted", "pytorch-operator", "simple")
 DEFAULT_DATA = "/usr/share/libonnx-testdata/data"
 DEFAULT = "ai.onnx"
 DOMAIN_ORDER = {DEFAULT: 0, "ai.onnx.preview.training": 1, "ai.onnx.ml": 2}
+# Stated limitations of supported operators, printed under "Notes" (README says the same).
+LIMITATIONS = {
+    "StringNormalizer": "case changes and case-insensitive stopword matching apply to ASCII letters only (other "
+                        "bytes, UTF-8 included, pass through unchanged, whatever `locale` says); with stopwords the "
+                        "output length depends on the input's values, so the input must be a constant or pinned "
+                        "with `--bind` and the op is folded at compile time.",
+    "Cast": "to string: floats as the shortest `%g` text that reads back to the same value, `NaN`, `INF`, `-INF`; "
+            "integers in decimal, bool as `0`/`1`. From string: `strtod`'s syntax, text after the number ignored, "
+            "no number gives NaN (floats), 0 (integers) or false (bool). The same holds for CastLike. String "
+            "tensors compile for the C target's inference code only.",
+}
 
 
 def die(msg):
@@ -321,6 +332,8 @@ def main():
             if passing:
                 notes.append("`%s` has no row in jtc's op table, yet these tests using it pass: %s." %
                              (k[1], ", ".join("`%s`" % n for n in passing)))
+    for op in sorted(LIMITATIONS):
+        notes.append("`%s`: %s" % (op, LIMITATIONS[op]))
     if notes:
         L.append("## Notes")
         L.append("")

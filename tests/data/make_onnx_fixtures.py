@@ -59,19 +59,19 @@ def main():
 
     # one unsupported op, after a supported one
     save(model([helper.make_node("Relu", ["X"], ["A"], name="relu1"),
-                helper.make_node("StringNormalizer", ["A"], ["Y"], name="mystery")],
+                helper.make_node("LpNormalization", ["A"], ["Y"], name="mystery")],
                [vi("X", [2])], [vi("Y", [2])]), "unsupported_one.onnx", check=False)
 
     # two unsupported ops (one of them twice), listed in one message
-    save(model([helper.make_node("StringNormalizer", ["X"], ["A"], name="strnorm_a"),
+    save(model([helper.make_node("LpNormalization", ["X"], ["A"], name="lpnorm_a"),
                 helper.make_node("Relu", ["A"], ["B"], name="relu1"),
-                helper.make_node("StringNormalizer", ["B"], ["C"], name="strnorm_b"),
+                helper.make_node("LpNormalization", ["B"], ["C"], name="lpnorm_b"),
                 helper.make_node("Frobnicate", ["C"], ["Y"], name="frob", domain="com.example")],
                [vi("X", [2])], [vi("Y", [2])]), "unsupported_two.onnx", check=False)
 
     # a node name carrying a terminal escape sequence: messages must not pass it through
     save(model([helper.make_node("Relu", ["X"], ["A"], name="relu1"),
-                helper.make_node("StringNormalizer", ["A"], ["Y"], name="\x1b[2J\x1b[31mevil\n")],
+                helper.make_node("LpNormalization", ["A"], ["Y"], name="\x1b[2J\x1b[31mevil\n")],
                [vi("X", [2])], [vi("Y", [2])]), "hostile_name.onnx", check=False)
 
     # initializer whose raw_data disagrees with its dims (8 bytes for 2x3 floats)

@@ -32,7 +32,7 @@ def reset(target):
 def onnx_corpus(data):
     d = reset("fuzz_onnx")
     shutil.copy("samples/mlp/model.onnx", os.path.join(d, "mlp.onnx"))
-    for f in sorted(glob.glob("tests/data/onnx/*.onnx") + glob.glob("tests/data/seq/*.onnx")):
+    for f in sorted(glob.glob("tests/data/onnx/*.onnx") + glob.glob("tests/data/seq/*.onnx") + glob.glob("tests/data/strings/*.onnx")):
         shutil.copy(f, os.path.join(d, os.path.basename(f)))
     # one Debian node test per operator (the smallest), its integer inputs made
     # initializers (shape-like operands must be constants for jtc)

@@ -23,7 +23,8 @@
  *      (CXX defaults to g++, EMU to tests/cuda/cuda_emu.h); --cu-dir DIR also
  *      writes each passing test's CUDA source to DIR/<prefix>.cu with a prefix
  *      unique to the test, so tests/cuda/nvcc_batch.sh can build many in one
- *      nvcc translation unit;
+ *      nvcc translation unit; a model jtc refuses for CUDA because it has string
+ *      tensors (C target only) is a SKIP there;
  *   4. run WORK/t on each data set (through $JTC_RUNNER's words when set, e.g.
  *      `qemu-aarch64` for a cross-compiled CC) and compare each output with ONNX's rule
  *      |got - want| <= atol + rtol*|want| (NaN matches NaN), integers and bool exactly.
@@ -306,6 +307,17 @@ static char *compare(int k, const void *got, size_t glen, Dtype dt, int rank, co
   shape_str(shape, sizeof shape, dt, rank, dims);
   int64_t count = 1;
   for (int i = 0; i < rank; i++) count *= dims[i];
+  if (dt == DT_STRING) { /* the harness wrote each string and a NUL */
+    const char *g = got, *end = g + glen;
+    for (int64_t i = 0; i < count; i++) {
+      const char *w = (const char *)(intptr_t)dt_load(want, dt, i).i, *nul = g < end ? memchr(g, 0, (size_t)(end - g)) : NULL;
+      index_str(at, sizeof at, i, rank, dims);
+      if (!nul) return fmt("output %d %s: got %lld strings, expected %lld", k, shape, (long long)i, (long long)count);
+      if (strcmp(g, w)) return fmt("output %d %s: at %s got \"%.60s\", expected \"%.60s\"", k, shape, at, g, w);
+      g = nul + 1;
+    }
+    return g == end ? NULL : fmt("output %d %s: got more than %lld strings", k, shape, (long long)count);
+  }
   if (glen != (size_t)count * dt_size(dt))
     return fmt("output %d: got %zu bytes, expected %s = %zu bytes", k, glen, shape, (size_t)count * dt_size(dt));
   int64_t bad = 0, first = -1;
@@ -362,11 +374,16 @@ static char *pb_to_raw(const char *pb, OnnxValueKind kind, const char *raw, int 
   char *why = NULL;
   for (int j = 0; j < v.n && !why; j++) {
     const OnnxTensorData *t = &v.t[j];
-    size_t n = dt_size(t->dt);
-    for (int i = 0; i < t->rank; i++) n *= (size_t)t->dims[i];
+    size_t n = dt_size(t->dt), numel = 1;
+    for (int i = 0; i < t->rank; i++) numel *= (size_t)t->dims[i];
+    n *= numel;
     char *path = kind == ONNX_VALUE_TENSOR ? fmt("%s.bin", raw) : fmt("%s_%d.bin", raw, j);
     FILE *f = fopen(path, "wb");
-    int ok = f && (n == 0 || fwrite(t->data, 1, n, f) == n);
+    int ok = f && (n == 0 || t->dt == DT_STRING || fwrite(t->data, 1, n, f) == n);
+    for (size_t i = 0; ok && t->dt == DT_STRING && i < numel; i++) { /* each string and a NUL (harness.c) */
+      const char *s = (const char *)(intptr_t)dt_load(t->data, DT_STRING, (int64_t)i).i;
+      ok = fwrite(s, 1, strlen(s) + 1, f) == strlen(s) + 1;
+    }
     if (f && fclose(f)) ok = 0;
     if (!ok) why = fmt("cannot write %s", path);
     free(path);
@@ -473,6 +490,8 @@ static char *run_test(const Test *t, const Rule *rule, const char *work) {
     if (!(why = run(av_jtc, log))) break;
     size_t loglen;
     char *hint = read_all(log, &loglen), *at = hint ? strstr(hint, "--bind ") : NULL, *eq; /* whole log: lines can be long */
+    if (opt.cuda && hint && strstr(hint, "string tensors are supported by --target=c inference only"))
+      return xstrdup("Sstring tensors: the CUDA target refuses them (C target only)");
     if (!at || !(eq = strstr(at, "=FILE.pb")) || nav >= MAX_ARGS - 4) return fmt("Fjtc %s%s", why, log_line(log, NULL));
     char *want = strndup(at + 7, (size_t)(eq - at - 7));
     int k = -1;

@@ -81,13 +81,13 @@ static void test_key_order(void **state) {
   cJSON_Delete(j);
 }
 
-/* StringNormalizer x2, com.example.Frobnicate, Relu: count desc, then op type. */
+/* LpNormalization x2, com.example.Frobnicate, Relu: count desc, then op type. */
 static void test_unsupported(void **state) {
   (void)state;
   cJSON *j = inspect_json(FIX("unsupported_two.onnx"));
   const cJSON *ops = cJSON_GetObjectItem(j, "ops");
   assert_int_equal(cJSON_GetArraySize(ops), 3);
-  const char *want[3][3] = {{"ai.onnx", "StringNormalizer", "2"}, {"com.example", "Frobnicate", "1"}, {"ai.onnx", "Relu", "1"}};
+  const char *want[3][3] = {{"ai.onnx", "LpNormalization", "2"}, {"com.example", "Frobnicate", "1"}, {"ai.onnx", "Relu", "1"}};
   for (int i = 0; i < 3; i++) {
     const cJSON *o = cJSON_GetArrayItem(ops, i);
     assert_string_equal(str(o, "domain"), want[i][0]);
@@ -101,7 +101,7 @@ static void test_unsupported(void **state) {
   int rc;
   char *text = inspect(FIX("unsupported_two.onnx"), false, &rc);
   assert_int_equal(rc, 0);
-  assert_non_null(strstr(text, "\nunsupported: 2 of 3 op types: StringNormalizer, com.example.Frobnicate\n"));
+  assert_non_null(strstr(text, "\nunsupported: 2 of 3 op types: LpNormalization, com.example.Frobnicate\n"));
   free(text);
 }
 

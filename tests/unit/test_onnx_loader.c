@@ -156,12 +156,12 @@ static void test_corrupted_bytes(void **state) {
 
 static void test_unsupported_one(void **state) {
   (void)state;
-  assert_fails_with(FIX("unsupported_one.onnx"), "unsupported operator: StringNormalizer (1 node, first 'mystery')");
+  assert_fails_with(FIX("unsupported_one.onnx"), "unsupported operator: LpNormalization (1 node, first 'mystery')");
 }
 
 static void test_unsupported_two(void **state) {
   (void)state;
-  assert_fails_with(FIX("unsupported_two.onnx"), "StringNormalizer (2 nodes, first 'strnorm_a')");
+  assert_fails_with(FIX("unsupported_two.onnx"), "LpNormalization (2 nodes, first 'lpnorm_a')");
   assert_error_has("com.example.Frobnicate (1 node, first 'frob')");
   assert_int_equal(count_lines(onnx_last_error()), 1); /* one message lists them all */
 }
