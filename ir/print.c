@@ -19,9 +19,22 @@ static void print_map(FILE *f, Ix *const *idx, int n) {
   fprintf(f, "]");
 }
 
+/* a string's first 40 bytes as a C literal would spell them (never the pointer) */
+static void print_text(FILE *f, const char *v) {
+  fputc('"', f);
+  for (int k = 0; v && v[k]; k++) {
+    unsigned char ch = (unsigned char)v[k];
+    if (k == 40) { fputs("...", f); break; }
+    if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+    else if (ch < 32 || ch == 127) fprintf(f, "\\x%02x", ch);
+    else fputc(ch, f);
+  }
+  fputc('"', f);
+}
+
 static void print_scalar(FILE *f, Scalar s, Dtype t) {
   if (dt_is_float(t)) fprintf(f, "%g", s.f);
-  else if (t == DT_STRING) fprintf(f, "\"%.40s\"", s.i ? (const char *)(intptr_t)s.i : ""); /* never the pointer */
+  else if (t == DT_STRING) print_text(f, (const char *)(intptr_t)s.i);
   else fprintf(f, "%" PRId64, s.i);
 }
 

@@ -248,6 +248,22 @@ if cc -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined -I"$T" "$T/ca.
 else
   bad strings-casts-and-moves "build: $(grep -m 1 error "$T/err")"
 fi
+# Pad of strings with a constant_value: its text fills, folded (y) and at run time (y2)
+"$JTC" -q tests/data/strings/pad.onnx -o "$T/pad.c" --name pad
+cat >"$T/padmain.c" <<'C'
+#include <stdio.h>
+#include "pad.h"
+int main(void) {
+  const char *x2[2] = {"p", "q"}, *y[4], *y2[5];
+  const void *in[1] = {x2};
+  void *out[2] = {y, y2};
+  if (pad_run(in, out) != 0) return fprintf(stderr, "%s\n", pad_last_error()), 1;
+  printf("%s%s%s%s %s%s%s%s%s\n", y[0], y[1], y[2], y[3], y2[0], y2[1], y2[2], y2[3], y2[4]);
+  return 0;
+}
+C
+if cc -std=c11 -Wall -Wextra -Werror -I"$T" "$T/pad.c" "$T/padmain.c" -lm -o "$T/pad" 2>"$T/err" && [ "$("$T/pad")" = "zabz zpqzz" ]
+then ok strings-pad-value; else bad strings-pad-value "got '$("$T/pad" 2>&1)' $(head -n 1 "$T/err")"; fi
 expect strings-cuda-refused 1 "graph input 'x': string tensors are supported by --target=c inference only, not --target=cuda" \
   "$JTC" tests/data/strings/case_upper.onnx --target=cuda -o "$T/s.cu"
 expect strings-embedded-refused 1 "not supported with --embedded" "$JTC" tests/data/strings/case_upper.onnx --embedded -o "$T/se.c"

@@ -250,7 +250,7 @@ void onnx_lower_pad(OnnxCtx *c) {
     value = onnx_attr_float(c, "value", 0.0);
   } else {
     np = onnx_const_ints(c, 1, "pads", pads, 2 * IR_MAX_RANK);
-    if (onnx_opt_input(c, 2)) value = onnx_const_scalar(c, 2, "constant_value");
+    if (onnx_opt_input(c, 2) && x->dtype != DT_STRING) value = onnx_const_scalar(c, 2, "constant_value");
     if (onnx_opt_input(c, 3)) na = onnx_const_ints(c, 3, "axes", axes, IR_MAX_RANK);
   }
   if (na < 0) {
@@ -275,6 +275,12 @@ void onnx_lower_pad(OnnxCtx *c) {
   else if (!strcmp(mode, "wrap") && c->opset >= 19) m = PAD_WRAP;
   else ir_fail(c->g, "mode '%s' is not supported", mode);
   Scalar v = dt_is_float(x->dtype) ? sc_f(value) : sc_i((int64_t)value);
+  if (x->dtype == DT_STRING && c->opset >= 11 && onnx_opt_input(c, 2)) { /* the fill is the text (the graph owns its bytes) */
+    Node *cv = onnx_input(c, 2, "constant_value");
+    if (!ir_is_const(cv) || cv->dtype != DT_STRING || cv->numel != 1)
+      ir_fail(c->g, "constant_value of a string Pad must be one constant string");
+    v = dt_load(cv->data, DT_STRING, 0);
+  }
   c->out[0] = ir_pad(c->g, x, before, after, m, v);
 }
 

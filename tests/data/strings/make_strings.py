@@ -13,6 +13,7 @@
                     strings moved by GATHER/WHERE kernels, and string constants as C literals;
                     w: string[3], Concat of Constant value_strings ["p", "q"] and
                     Unsqueeze(Constant value_string "r"): an output folded to a constant.
+  pad.onnx          Pad with a string constant_value, folded and at run time (below).
 
 Run: /usr/bin/python3 tests/data/strings/make_strings.py
 """
@@ -64,3 +65,13 @@ save("moves",
      [helper.make_tensor("shape", T.INT64, [1], [6]), helper.make_tensor("ax0", T.INT64, [1], [0]),
       helper.make_tensor("one", T.STRING, [1], [odd[0].encode()]),
       helper.make_tensor("odd", T.STRING, [7], [v.encode() for v in odd])])
+
+# pad.onnx: Pad with constant_value "z": of the constant ["a", "b"] by [1, 1], folded at
+# compile time to y = ["z", "a", "b", "z"]; of the input x2: string[2] by [1, 2] at run
+# time, y2 = ["z", x2[0], x2[1], "z", "z"]
+save("pad",
+     [helper.make_node("Pad", ["x", "pads", "v"], ["y"], name="pad_const"),
+      helper.make_node("Pad", ["x2", "pads2", "v"], ["y2"], name="pad_input")],
+     [vi("x2", T.STRING, [2])], [vi("y", T.STRING, [4]), vi("y2", T.STRING, [5])],
+     [helper.make_tensor("x", T.STRING, [2], [b"a", b"b"]), helper.make_tensor("pads", T.INT64, [2], [1, 1]),
+      helper.make_tensor("pads2", T.INT64, [2], [1, 2]), helper.make_tensor("v", T.STRING, [], [b"z"])])
