@@ -121,10 +121,8 @@ static bool in_blob(const CgCtx *c, const Node *n) { return cg_is_array_const(c,
 
 /* Does the plan have a kernel that makes new string bytes (runtime_stub/strings.h)? */
 bool cg_uses_strings(const Plan *pl) {
-  for (int j = 0; j < pl->nkernels; j++) {
-    const Node *n = pl->kernels[j].root;
-    if (n->kind == NODE_OPAQUE && !strncmp(n->opaque_name, "string_", 7)) return true;
-  }
+  for (int j = 0; j < pl->nkernels; j++)
+    if (ir_is_string_kernel(pl->kernels[j].root)) return true;
   return false;
 }
 

@@ -984,8 +984,7 @@ void cg_kernel_body(CgCtx *c) {
       fprintf(c->f, "#endif\n");
       break;
     }
-    if (!strcmp(n->opaque_name, IR_STRING_CASE) || !strcmp(n->opaque_name, IR_STRING_FORMAT) ||
-        !strcmp(n->opaque_name, IR_STRING_PARSE)) {
+    if (ir_is_string_kernel(n)) {
       body_string(c, n);
       break;
     }
