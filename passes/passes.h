@@ -159,7 +159,7 @@ void pass_rows(Plan *p);
 bool pass_row_window(Graph *g, const Node *n, const int64_t *dom, int ndom, int *var, Node **window);
 /* The tap schedule's geometry for window reduction s (identity-like; dom: its source's
  * extents) over window win, columns v and rows u (or -1); false if it does not apply. */
-bool pass_row_taps(Graph *g, const Node *s, const Node *win, int v, int u, RowTaps *t);
+bool pass_row_taps(const Node *s, const Node *win, int v, int u, RowTaps *t);
 /* Can gather's bounds be solved into limits on variable v (affine wherever v appears)? */
 bool pass_window_solvable(Graph *g, const Node *gather, int v, int ndom);
 /* Output dim j of the SCATTER takes source variable j (or is a size-1 constant). */

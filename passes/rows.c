@@ -116,8 +116,7 @@ static Node *fused_window(const Kernel *k) {
  * do not stay in vector registers, and reloading them costs more than another pass. */
 #define TAPS_PER_PASS 9
 
-bool pass_row_taps(Graph *g, const Node *s, const Node *win, int v, int u, RowTaps *t) {
-  (void)g;
+bool pass_row_taps(const Node *s, const Node *win, int v, int u, RowTaps *t) {
   const Node *src = s->in[0], *x = win->in[0];
   const int64_t *dom = src->dims;
   int r = s->rank, ndom = src->rank;
@@ -224,7 +223,7 @@ bool pass_row_taps(Graph *g, const Node *s, const Node *win, int v, int u, RowTa
 static RowTaps *row_taps(Graph *g, const Node *s, const Node *win, int v, int *u) {
   RowTaps t;
   int cand = s->rank >= 2 && s->idx[s->rank - 2]->kind == IX_VAR ? (int)s->idx[s->rank - 2]->val : -1;
-  if (cand == v || !pass_row_taps(g, s, win, v, cand, &t)) return NULL;
+  if (cand == v || !pass_row_taps(s, win, v, cand, &t)) return NULL;
   RowTaps *r = ir_alloc(g, sizeof *r);
   *r = t;
   *u = t.hdim >= 0 ? cand : -1;

@@ -476,7 +476,7 @@ void cg_print_calls(CgCtx *c, const char *p, bool prof) {
 void cg_print_run(CgCtx *c, const char *p, bool need_blob, const char *ready) {
   Graph *g = c->g;
   FILE *f = c->f;
-  if (c->serial) { /* --embedded: <p>_run_with_arena; <p>_run passes the static arena */
+  if (c->p->embedded) { /* --embedded: <p>_run_with_arena; <p>_run passes the static arena */
     char P[64];
     cg_upper(P, p, sizeof P);
     if (c->p->arena_bytes) fprintf(f, "\n#ifndef %s_NO_STATIC_ARENA\nstatic _Alignas(64) unsigned char %s_arena[%s_ARENA_BYTES];\n", P, p, P);
@@ -502,7 +502,7 @@ void cg_print_run(CgCtx *c, const char *p, bool need_blob, const char *ready) {
   }
   cg_declare_buffers(c, p);
   if (g->noutputs == 0) fprintf(f, "  (void)outputs;\n");
-  cg_print_calls(c, p, !c->serial);
+  cg_print_calls(c, p, !c->p->embedded);
   /* outputs that are inputs, constants, or repeated: copy */
   for (int k = 0; k < g->noutputs; k++) {
     Node *n = g->outputs[k];
@@ -564,7 +564,7 @@ void cg_ctx_init(CgCtx *c, Plan *pl, const CgOptions *o) {
   for (int i = 0; i < pl->nnodes; i++) c->by_id[pl->nodes[i]->id] = pl->nodes[i];
   c->prefix = o->prefix;
   c->sym = "";
-  c->serial = o->embedded;
+  JTC_ASSERT(o->embedded == pl->embedded); /* the --embedded schedule and file layout go together */
   c->arena = str_fmt(g, "%s_arena", o->prefix);
   c->kparams = ir_alloc_array(g, (size_t)pl->nkernels + 1, sizeof(const Node **));
   c->nkparams = ir_alloc_array(g, (size_t)pl->nkernels + 1, sizeof(int));

@@ -38,7 +38,6 @@ typedef struct {
   int *nkparams;
   const char *sym;           /* prefix of this plan's file-level names ("" or, for a second plan in one file, "tr_") */
   int64_t *state_off;        /* per node id: a state's offset in <prefix>_state (training builds) */
-  bool serial;               /* --embedded: no OpenMP pragmas */
   const char *arena;         /* the C expression kernels' arena buffers are offsets into */
 } CgCtx;
 

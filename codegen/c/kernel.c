@@ -157,7 +157,7 @@ static void pre_line(CgCtx *c, const char *fmt, ...) {
  * reductions do; plain C keeps the sequential order). Short loops stay scalar (and
  * collapsing them costs a division per element). pre: print into c->pre. */
 static void omp_simd_sum(CgCtx *c, ReduceOp red, Dtype t, const char *acc, int64_t extent, bool pre) {
-  if (c->serial || red != RED_ADD || (t != DT_F32 && t != DT_F64) || extent < 16) return;
+  if (c->p->embedded || red != RED_ADD || (t != DT_F32 && t != DT_F64) || extent < 16) return;
   char *p = str_fmt(c->g, "#pragma omp simd reduction(+:%s)", acc);
   if (pre) {
     str_cat(&c->pre, "#ifdef _OPENMP\n%s\n#endif\n", p);
@@ -320,7 +320,7 @@ void cg_line(CgCtx *c, const char *fmt, ...) {
 }
 
 static void omp_for(CgCtx *c, int collapse) {
-  if (c->serial) return;
+  if (c->p->embedded) return;
   cg_line(c, "#ifdef _OPENMP");
   if (collapse > 1) cg_line(c, "#pragma omp parallel for collapse(%d)", collapse);
   else cg_line(c, "#pragma omp parallel for");
