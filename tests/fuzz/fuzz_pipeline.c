@@ -721,7 +721,8 @@ static void run_model(const uint8_t *bytes, size_t len, uint8_t flags) {
     evaluated = true;
   }
   g->on_error = NULL;
-  Plan *p = flags & 1 ? pass_run_naive(g, NULL, NULL) : pass_run_all(g, NULL, NULL);
+  /* the schedule the printer below expects: --embedded's (flags & 8), --naive's or the default */
+  Plan *p = flags & 8 ? pass_run_embedded(g, NULL, NULL) : flags & 1 ? pass_run_naive(g, NULL, NULL) : pass_run_all(g, NULL, NULL);
   if (!p) {
     ir_graph_free(g);
     return;
@@ -733,7 +734,7 @@ static void run_model(const uint8_t *bytes, size_t len, uint8_t flags) {
       for (int k = 0; k < nout; k++)
         if (!same_bits(g->outputs[k], before[k], after[k]))
           fuzz_fail("fuzz_pipeline: output %d ('%s') differs after the passes (%s)", k, g->output_names[k],
-                    flags & 1 ? "--naive" : "default");
+                    flags & 8 ? "--embedded" : flags & 1 ? "--naive" : "default");
     } else if (!strstr(g->errmsg, "raises the limit)")) { /* --max-bytes: the values filled the arena */
       fuzz_fail("fuzz_pipeline: the interpreter fails after the passes: %s", g->errmsg);
     }
