@@ -722,7 +722,7 @@ static void run_model(const uint8_t *bytes, size_t len, uint8_t flags) {
   }
   g->on_error = NULL;
   /* the schedule the printer below expects: --embedded's (flags & 8), --naive's or the default */
-  Plan *p = flags & 8 ? pass_run_embedded(g, NULL, NULL) : flags & 1 ? pass_run_naive(g, NULL, NULL) : pass_run_all(g, NULL, NULL);
+  Plan *volatile p = flags & 8 ? pass_run_embedded(g, NULL, NULL) : flags & 1 ? pass_run_naive(g, NULL, NULL) : pass_run_all(g, NULL, NULL);
   if (!p) {
     ir_graph_free(g);
     return;
