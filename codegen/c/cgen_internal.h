@@ -59,6 +59,8 @@ const char *cg_load_conv(Dtype t);
 void cg_flush_pre(CgCtx *c);
 /* Does printed text use loop variable i<v> as a whole token? */
 bool cg_text_uses_var(const char *text, int v);
+/* tap `tap` of a tap schedule's variables: ids with t's reduced variables fixed to its constants */
+void cg_tap_ids(Graph *g, const RowTaps *t, const Node *src, int tap, Ix *const *ids, Ix **tids);
 void cg_line(CgCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cg_kernel_body(CgCtx *c);
 

@@ -713,6 +713,15 @@ static char *plus_const(Graph *g, int64_t v) {
  * then each output combines its taps, read at constant offsets from p (its position in
  * pad[]), in a register and is stored through the epilogue (root: the MAP root, or s
  * itself). Narrow planes run one flattened loop over all positions into row[] first. */
+void cg_tap_ids(Graph *g, const RowTaps *t, const Node *src, int tap, Ix *const *ids, Ix **tids) {
+  memcpy(tids, ids, IR_MAX_RANK * sizeof *tids);
+  int64_t rem = tap;
+  for (int j = t->nred - 1; j >= 0; j--) {
+    tids[t->red[j]] = ix_const(g, rem % src->dims[t->red[j]]);
+    rem /= src->dims[t->red[j]];
+  }
+}
+
 static void body_taps(CgCtx *c, Node *root, Node *s) {
   const Kernel *k = c->k;
   const RowTaps *t = k->taps;
@@ -752,12 +761,7 @@ static void body_taps(CgCtx *c, Node *root, Node *s) {
   /* each tap's variables, and the other factor (a depthwise conv's weight) hoisted */
   const char *wname[ROW_TAPS_MAX];
   for (int tap = 0; tap < t->ntaps; tap++) {
-    memcpy(tids[tap], ids, sizeof ids);
-    int64_t rem = tap;
-    for (int j = t->nred - 1; j >= 0; j--) {
-      tids[tap][t->red[j]] = ix_const(g, rem % src->dims[t->red[j]]);
-      rem /= src->dims[t->red[j]];
-    }
+    cg_tap_ids(g, t, src, tap, ids, tids[tap]);
     if (!wf) continue;
     wname[tap] = str_fmt(g, "w%d", tap);
     cg_line(c, "const %s %s = %s;", dt_ctype_compute(wf->dtype), wname[tap], cg_expr(c, wf, tids[tap], false));

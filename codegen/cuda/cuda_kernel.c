@@ -269,18 +269,23 @@ static char *coords(CgCtx *c, const Node *dom, const int *list, int n, const cha
   return b.s ? b.s : "";
 }
 
+/* "v = <n at idx>;" (after any statements it needs) at indent, as text. */
+static char *assign_v(CgCtx *c, Node *n, Ix *const *idx, int indent) {
+  Capture cap;
+  capture_begin(c, &cap, indent);
+  char *v = cg_expr(c, n, idx, false);
+  cg_flush_pre(c);
+  cg_line(c, "v = %s;", v);
+  return capture_end(c, &cap);
+}
+
 /* A or B of the GEMM at (row, col) of its tile, zero outside: the body of a tile load. */
 static char *operand_load(CgCtx *c, const Contraction *gm, Node *op, bool is_a) {
   Graph *g = c->g;
   const Node *dom = gm->scatter->in[0];
   Ix *ids[IR_MAX_RANK];
   vars(c, ids, dom->rank);
-  Capture cap;
-  capture_begin(c, &cap, 5);
-  char *v = cg_expr(c, op, ids, false);
-  cg_flush_pre(c);
-  cg_line(c, "v = %s;", v);
-  char *expr = capture_end(c, &cap);
+  char *expr = assign_v(c, op, ids, 5);
   const char *mn = is_a ? "m" : "n";
   char *decl = str_fmt(g, "%s%s", coords(c, dom, is_a ? gm->mvars : gm->nvars, is_a ? gm->nm : gm->nn, mn, expr, 5),
                        coords(c, dom, gm->kvars, gm->nk, "k", expr, 5));
@@ -457,12 +462,7 @@ static void print_taps(CgCtx *c, const char *name, CuKernel *out) {
   Ix *sidx[IR_MAX_RANK];
   for (int d = 0; d < x->rank; d++)
     sidx[d] = d == t->hdim ? ix_var(g, F) : d == t->wdim ? ix_var(g, F + 1) : ix_simplify(g, win->idx[d], F, c->dom);
-  Capture cap;
-  capture_begin(c, &cap, 4);
-  char *val = cg_expr(c, x, sidx, false);
-  cg_flush_pre(c);
-  cg_line(c, "v = %s;", val);
-  char *copy = capture_end(c, &cap);
+  char *copy = assign_v(c, x, sidx, 4);
   c->ndom = F;
   /* the taps: each one's variables, and the other factor (a conv's weight), one register each */
   Ix *tids[ROW_TAPS_MAX][IR_MAX_RANK];
@@ -472,12 +472,7 @@ static void print_taps(CgCtx *c, const char *name, CuKernel *out) {
   c->named[0] = win;
   c->named[1] = wf;
   for (int tap = 0; tap < t->ntaps; tap++) {
-    memcpy(tids[tap], ids, sizeof ids);
-    int64_t rem = tap;
-    for (int j = t->nred - 1; j >= 0; j--) {
-      tids[tap][t->red[j]] = ix_const(g, rem % src->dims[t->red[j]]);
-      rem /= src->dims[t->red[j]];
-    }
+    cg_tap_ids(g, t, src, tap, ids, tids[tap]);
     if (wf) {
       c->named[1] = NULL;
       str_cat(&weights, "    const %s w%d = %s;\n", dt_ctype_compute(wf->dtype), tap, cg_expr(c, wf, tids[tap], false));
