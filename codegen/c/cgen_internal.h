@@ -59,6 +59,14 @@ const char *cg_load_conv(Dtype t);
 void cg_flush_pre(CgCtx *c);
 /* Does printed text use loop variable i<v> as a whole token? */
 bool cg_text_uses_var(const char *text, int v);
+/* kernel.c's element-wise pieces that kernel_gemm.c also prints: one output element's
+ * statement (flat >= 0: over the flattened trailing loops from that one), the whole
+ * element-wise body, and the loop limits lo..hi that keep w's reads along v in bounds */
+char *cg_elementwise_statement(CgCtx *c, Node *n, Ix *const *idx, int flat);
+void cg_body_elementwise(CgCtx *c, Node *n);
+Ix *cg_emit_limits(CgCtx *c, const Node *w, int v, const char *lo, const char *hi);
+/* kernel_gemm.c: the body of a kernel passes/contract.c runs as a packed GEMM */
+void cg_body_gemm(CgCtx *c, const char *kname);
 /* tap `tap` of a tap schedule's variables: ids with t's reduced variables fixed to its constants */
 void cg_tap_ids(Graph *g, const RowTaps *t, const Node *src, int tap, Ix *const *ids, Ix **tids);
 void cg_line(CgCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
