@@ -13,10 +13,7 @@
 
 #include "ir/ir.h"
 #include "ir/ops.h"
-
-static Graph *g;
-static int setup(void **s) { (void)s; g = ir_graph_new(); return 0; }
-static int teardown(void **s) { (void)s; ir_graph_free(g); return 0; }
+#include "ops_test_util.h"
 
 static Node *in_f32(const char *name, int rank, const int64_t *dims) { return ir_input(g, name, DT_F32, rank, dims); }
 
@@ -51,19 +48,6 @@ static void expect_shape(const Node *n, int rank, const int64_t *dims)
 {
   assert_int_equal(n->rank, rank);
   for (int k = 0; k < rank; k++) assert_int_equal(n->dims[k], dims[k]);
-}
-
-static void expect_fail(void (*f)(void), const char *want)
-{
-  jmp_buf jb;
-  g->on_error = &jb;
-  if (setjmp(jb) == 0) {
-    f();
-    g->on_error = NULL;
-    fail_msg("no error, expected '%s'", want);
-  }
-  g->on_error = NULL;
-  if (!strstr(g->errmsg, want)) fail_msg("error '%s' lacks '%s'", g->errmsg, want);
 }
 
 /* Resize parameters for scales on a 4-D [1, 1, H, W] input */

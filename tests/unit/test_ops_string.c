@@ -16,10 +16,7 @@
 #include "ir/ops.h"
 #include "runtime_stub/helpers.h"
 #include "runtime_stub/strings.h"
-
-static Graph *g;
-static int setup(void **s) { (void)s; g = ir_graph_new(); return 0; }
-static int teardown(void **s) { (void)s; ir_graph_free(g); return 0; }
+#include "ops_test_util.h"
 
 /* n strings as a dense DT_STRING buffer (8-byte slots) */
 static void *slots(int n, const char *const *v) {
@@ -39,18 +36,6 @@ static void expect_strings(const Node *n, int count, const char *const *want) {
   assert_true(ir_is_const(n));
   assert_int_equal(n->numel, count);
   for (int k = 0; k < count; k++) assert_string_equal(at(n->data, k), want[k]);
-}
-
-static void expect_fail(void (*f)(void), const char *want) {
-  jmp_buf jb;
-  g->on_error = &jb;
-  if (setjmp(jb) == 0) {
-    f();
-    g->on_error = NULL;
-    fail_msg("no error, expected '%s'", want);
-  }
-  g->on_error = NULL;
-  if (!strstr(g->errmsg, want)) fail_msg("error '%s' lacks '%s'", g->errmsg, want);
 }
 
 /* ---- constants ---- */
