@@ -476,9 +476,10 @@ void cg_print_calls(CgCtx *c, const char *p, bool prof) {
 void cg_print_run(CgCtx *c, const char *p, bool need_blob, const char *ready) {
   Graph *g = c->g;
   FILE *f = c->f;
+  char P[64];
+  cg_upper(P, p, sizeof P);
+  bool strings = cg_uses_strings(c->p);
   if (c->p->embedded) { /* --embedded: <p>_run_with_arena; <p>_run passes the static arena */
-    char P[64];
-    cg_upper(P, p, sizeof P);
     if (c->p->arena_bytes) fprintf(f, "\n#ifndef %s_NO_STATIC_ARENA\nstatic _Alignas(64) unsigned char %s_arena[%s_ARENA_BYTES];\n", P, p, P);
     else fprintf(f, "\n#ifndef %s_NO_STATIC_ARENA\n", P);
     fprintf(f, "int %s_run(const void *const inputs[], void *const outputs[]) {\n  return %s_run_with_arena(inputs, outputs, %s);\n}\n#endif\n",
@@ -495,11 +496,7 @@ void cg_print_run(CgCtx *c, const char *p, bool need_blob, const char *ready) {
             ready ? ready : str_fmt(g, "%s_blob", p), p, p, p, p);
   else
     fprintf(f, "  %s_err[0] = 0;\n", p);
-  if (cg_uses_strings(c->p)) {
-    char P[64];
-    cg_upper(P, p, sizeof P);
-    fprintf(f, "  %s_strstore = (jtc_strstore){%s_strings, %s_STRING_BYTES, 0};\n", p, p, P);
-  }
+  if (strings) fprintf(f, "  %s_strstore = (jtc_strstore){%s_strings, %s_STRING_BYTES, 0};\n", p, p, P);
   cg_declare_buffers(c, p);
   if (g->noutputs == 0) fprintf(f, "  (void)outputs;\n");
   cg_print_calls(c, p, !c->p->embedded);
@@ -520,9 +517,7 @@ void cg_print_run(CgCtx *c, const char *p, bool need_blob, const char *ready) {
       fprintf(f, "  memcpy(outputs[%d], outputs[%d], %s);\n", k, first, bytes);
     }
   }
-  if (cg_uses_strings(c->p)) {
-    char P[64];
-    cg_upper(P, p, sizeof P);
+  if (strings) {
     fprintf(f, "  if (%s_strstore.used > %s_STRING_BYTES) {\n", p, P);
     fprintf(f, "    snprintf(%s_err, sizeof %s_err, \"%s_run: new strings need %%zu bytes, %s_STRING_BYTES is %%zu: build with -D%s_STRING_BYTES=%%zu or more\",\n"
                "             %s_strstore.used, (size_t)%s_STRING_BYTES, %s_strstore.used);\n    return -1;\n  }\n", p, p, p, P, P, p, P, p);
