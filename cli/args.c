@@ -44,6 +44,12 @@ int args_parse_bind(const char *arg, OnnxBind *b) {
   return 0;
 }
 
+int args_parse_precision(const char *s, GpuPrecision *p) {
+  for (int k = PRECISION_F32; k <= PRECISION_F16; k++)
+    if (s && !strcmp(s, gpu_precision_names[k])) return *p = (GpuPrecision)k, 0;
+  return -1;
+}
+
 int args_parse_count(const char *s, int64_t max, int64_t *v) {
   if (!s || !isdigit((unsigned char)*s)) return -1;
   errno = 0;

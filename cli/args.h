@@ -18,6 +18,8 @@ int args_parse_shape(const char *arg, OnnxShapeOverride *s);
 int args_parse_bind(const char *arg, OnnxBind *b);
 /* A non-negative decimal integer, all of s, at most max. */
 int args_parse_count(const char *s, int64_t max, int64_t *v);
+/* --precision's value: one of gpu_precision_names. */
+int args_parse_precision(const char *s, GpuPrecision *p);
 /* A C identifier of at most 40 characters (--name). */
 bool args_is_identifier(const char *s);
 /* "dir/net.c" -> "dir/net" (malloc'ed); "dir/net" -> "net" as a symbol prefix (malloc'ed). */

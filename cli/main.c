@@ -104,9 +104,7 @@ int main(int argc, char **argv) {
     }
     else if (!strcmp(a, "--cuda-graph")) cuda_graph = true;
     else if (!strncmp(a, "--precision=", 12)) {
-      const char *v = a + 12;
-      precision = !strcmp(v, "fp32") ? PRECISION_F32 : !strcmp(v, "tf32") ? PRECISION_TF32 : !strcmp(v, "fp16") ? PRECISION_F16 : -1;
-      if ((int)precision < 0) usage_error("bad --precision '%s' (fp32, tf32, fp16)", v);
+      if (args_parse_precision(a + 12, &precision)) usage_error("bad --precision '%s' (fp32, tf32, fp16)", a + 12);
       precision_given = true;
     }
     else if (!strcmp(a, "--embedded")) embedded = true;

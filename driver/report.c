@@ -307,8 +307,7 @@ static cJSON *options(const PlanInfo *pi, const CompileOptions *o) {
   add_int(j, "embed_limit", pi->co->embed_limit);
   add_str(pi, j, "arch", pi->cuda ? pi->co->arch : NULL);
   cJSON_AddBoolToObject(j, "cuda_graph", pi->cuda && pi->co->cuda_graph);
-  static const char *const precisions[] = {"fp32", "tf32", "fp16"};
-  add_str(pi, j, "precision", pi->cuda ? precisions[pi->p->precision] : NULL);
+  add_str(pi, j, "precision", pi->cuda ? gpu_precision_names[pi->p->precision] : NULL);
   return j;
 }
 

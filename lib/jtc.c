@@ -169,8 +169,8 @@ static int build_entry(const char *model, const jtc_options *o, const char *cc, 
   bool cuda = o && o->target && !strcmp(o->target, "cuda");
   const char *arch = o && o->arch ? o->arch : "sm_87,sm_90";
   const char *prec = o && o->precision ? o->precision : "fp32";
-  GpuPrecision precision = !strcmp(prec, "fp32") ? PRECISION_F32 : !strcmp(prec, "tf32") ? PRECISION_TF32 : PRECISION_F16;
-  if (strcmp(prec, "fp32") && strcmp(prec, "tf32") && strcmp(prec, "fp16")) {
+  GpuPrecision precision;
+  if (args_parse_precision(prec, &precision)) {
     for (int k = 0; k < nshapes; k++) free((char *)shapes[k].name);
     return fail(err, errlen, JTC_ERR_MODEL, "bad precision '%s' (fp32, tf32, fp16)", prec);
   }

@@ -15,6 +15,8 @@ const char *const gpu_map_names[] = {
   [GPU_GEMM_F16] = "tensor-core GEMM 64x64x16, fp16 inputs", [GPU_TAPS] = "block per plane band, taps over shared memory",
 };
 
+const char *const gpu_precision_names[] = {[PRECISION_F32] = "fp32", [PRECISION_TF32] = "tf32", [PRECISION_F16] = "fp16"};
+
 enum { BLOCK = 256, MAX_GRID = 65535 };
 
 static int64_t blocks_for(int64_t items, int64_t per_block) {

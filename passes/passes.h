@@ -75,6 +75,7 @@ typedef enum {
 } GpuMap;
 /* --precision: what the CUDA target's float32 contractions multiply in (sums stay float32). */
 typedef enum { PRECISION_F32, PRECISION_TF32, PRECISION_F16 } GpuPrecision;
+extern const char *const gpu_precision_names[]; /* "fp32", "tf32", "fp16": --precision's spellings */
 extern const char *const gpu_map_names[];
 
 /* A kernel computes one materialized node (root) with its inlined producers. */

@@ -78,11 +78,11 @@ static void print_front(Cu *u, FILE *f) {
   fprintf(f, " * %d kernels, arena %" PRId64 " bytes, constants %" PRId64 " bytes (%s).\n", c->p->nkernels, c->p->arena_bytes,
           c->p->const_bytes, u->w.embed ? "embedded, uploaded by init" : "loaded from the .weights file by init");
   fprintf(f, " * Targets (--arch): %s. Needs only the CUDA runtime, CUDA 11.4 or newer.\n", o->arch);
+  const char *prec = gpu_precision_names[c->p->precision];
   if (c->p->precision != PRECISION_F32)
     fprintf(f, " * --precision=%s: float32 contractions round A and B to %s and multiply them on the tensor cores\n"
                " * (%s), summing in float32.\n",
-            c->p->precision == PRECISION_TF32 ? "tf32" : "fp16", c->p->precision == PRECISION_TF32 ? "tf32" : "fp16",
-            c->p->precision == PRECISION_TF32 ? "sm_80 and newer; older GPUs run the same rounded products on the FMA units"
+            prec, prec, c->p->precision == PRECISION_TF32 ? "sm_80 and newer; older GPUs run the same rounded products on the FMA units"
                                               : "sm_70 and newer");
   fprintf(f, " * Build: nvcc -x cu -std=c++17 -O3 %s -c %s\n */\n", gencode(g, o->arch), file);
 }
@@ -325,9 +325,9 @@ int cgcuda_write(Plan *pl, const CgOptions *o) {
           cg_basename(o->h_path));
   bool mma = false;
   for (int j = 0; j < pl->nkernels; j++) mma |= pl->kernels[j].gpu == GPU_GEMM_TF32 || pl->kernels[j].gpu == GPU_GEMM_F16;
-  if (mma) fprintf(f, "#include <cuda_fp16.h>\n#include <mma.h> /* nvcuda::wmma: the tensor cores (--precision) */\n");
   if (mma)
-    fprintf(f, "\n#ifndef JTC_CUDA_TF32_HELPER /* once per translation unit */\n#define JTC_CUDA_TF32_HELPER\n"
+    fprintf(f, "#include <cuda_fp16.h>\n#include <mma.h> /* nvcuda::wmma: the tensor cores (--precision) */\n"
+               "\n#ifndef JTC_CUDA_TF32_HELPER /* once per translation unit */\n#define JTC_CUDA_TF32_HELPER\n"
                "/* x rounded to tf32 (8 exponent, 10 mantissa bits) to nearest, ties away from zero, as the\n"
                " * tensor cores' cvt.rna.tf32.f32 (here also for GPUs without it); infinities and NaNs as they are */\n"
                "static __host__ __device__ inline __attribute__((unused)) float jtc_tf32(float x) {\n"
